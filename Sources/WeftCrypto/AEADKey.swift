@@ -1,0 +1,82 @@
+import CSodium
+
+/// A ChaCha20-Poly1305 (IETF) key used with a 64-bit counter nonce. A key is used for one
+/// direction of one session only, so a counter never repeats under the same key.
+public struct AEADKey: Sendable, Equatable {
+    let bytes: [UInt8]
+
+    /// Bytes a sealed message adds to its plaintext.
+    public static let overhead = Int(crypto_aead_chacha20poly1305_ietf_ABYTES)
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+
+    /// The 12-byte nonce: four zero bytes, then the counter big-endian (three packed UInt32s).
+    static func nonce(_ counter: UInt64) -> (UInt32, UInt32, UInt32) {
+        (0, UInt32(truncatingIfNeeded: counter >> 32).bigEndian, UInt32(truncatingIfNeeded: counter).bigEndian)
+    }
+
+    /// Seals `plaintext` into `output` (which must hold `plaintext.count + overhead` bytes) and
+    /// returns the number of bytes written.
+    public func seal(
+        _ plaintext: UnsafeRawBufferPointer, counter: UInt64, into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) -> Int {
+        guard output.count >= plaintext.count + Self.overhead,
+              let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw CryptoError(.bufferTooSmall) }
+        var nonce = Self.nonce(counter)
+        var written: UInt64 = 0
+        withUnsafeBytes(of: &nonce) { n in
+            bytes.withUnsafeBufferPointer { k in
+                _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+                    out, &written,
+                    plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
+                    nil, 0, nil,
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!)
+            }
+        }
+        return Int(written)
+    }
+
+    /// Opens `sealed` into `output` (at least `sealed.count - overhead` bytes) and returns the
+    /// plaintext length; throws when the message was not sealed with this key and counter.
+    public func open(
+        _ sealed: UnsafeRawBufferPointer, counter: UInt64, into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) -> Int {
+        guard sealed.count >= Self.overhead, let input = sealed.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        else { throw CryptoError.messageTooShort }
+        guard output.count >= sealed.count - Self.overhead else { throw CryptoError(.bufferTooSmall) }
+        // An empty plaintext still needs a valid pointer to write nothing to.
+        var spare: UInt8 = 0
+        var nonce = Self.nonce(counter)
+        var written: UInt64 = 0
+        let rc = withUnsafeBytes(of: &nonce) { n in
+            bytes.withUnsafeBufferPointer { k in
+                crypto_aead_chacha20poly1305_ietf_decrypt(
+                    output.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? withUnsafeMutablePointer(to: &spare) { $0 },
+                    &written, nil, input, UInt64(sealed.count), nil, 0,
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!)
+            }
+        }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        return Int(written)
+    }
+
+    /// Seals an array; convenient where a copy does not matter (handshake, tests).
+    public func seal(_ plaintext: [UInt8], counter: UInt64) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: plaintext.count + Self.overhead)
+        let n = plaintext.withUnsafeBytes { p in
+            out.withUnsafeMutableBytes { o in (try? seal(p, counter: counter, into: o)) ?? 0 }
+        }
+        return Array(out.prefix(n))
+    }
+
+    /// Opens an array sealed by `seal(_:counter:)`.
+    public func open(_ sealed: [UInt8], counter: UInt64) throws(CryptoError) -> [UInt8] {
+        guard sealed.count >= Self.overhead else { throw CryptoError.messageTooShort }
+        var out = [UInt8](repeating: 0, count: max(1, sealed.count - Self.overhead))
+        let result: Result<Int, CryptoError> = sealed.withUnsafeBytes { s in
+            out.withUnsafeMutableBytes { o in Result { () throws(CryptoError) in try open(s, counter: counter, into: o) } }
+        }
+        return Array(out.prefix(try result.get()))
+    }
+}

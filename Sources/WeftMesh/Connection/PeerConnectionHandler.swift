@@ -1,0 +1,308 @@
+import NIOCore
+import WeftCrypto
+
+/// Timing and identity a connection needs for its handshake and deadlines.
+struct PeerConnectionSettings: Sendable {
+    var identity: PeerIdentity
+    var password: PasswordKey?
+    var capabilities: [String]
+    var handshakeTimeout: TimeAmount
+    var heartbeatInterval: TimeAmount
+    var readTimeout: TimeAmount
+    var writeTimeout: TimeAmount
+}
+
+/// One mesh connection: runs the handshake, then seals and opens every frame and turns frames
+/// into `MeshMessage`s for the mesh.
+///
+/// Handshake, both sides at once: the 8-byte `ProtocolHeader`; a `KeyHello` frame in clear (an
+/// ephemeral X25519 key when a password is set); then the `HandshakeFeatures` frame, sealed under
+/// the session key when a password is set. A side that cannot open the other's features holds
+/// another password and closes. Deadlines: the handshake must finish in `handshakeTimeout`; later
+/// a connection that sends nothing for `readTimeout`, or cannot take writes for `writeTimeout`,
+/// is closed. Heartbeats every `heartbeatInterval` keep a quiet connection alive.
+final class PeerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = MeshFrame
+    typealias OutboundIn = MeshMessage
+    typealias OutboundOut = ByteBuffer
+
+    private enum Phase { case header, hello, features, established, closed }
+
+    private let settings: PeerConnectionSettings
+    private let origin: ConnectionOrigin
+    private let delegate: any PeerConnectionDelegate
+    private let connectionID = secureRandomUInt64()
+    private var phase = Phase.header
+    private var version: UInt8 = 0
+    private var keyPair: EphemeralKeyPair?
+    private var keys: SessionKeys?
+    private var sendCounter: UInt64 = 0
+    private var receiveCounter: UInt64 = 0
+    private var connection: EstablishedConnection?
+    private var failure: HandshakeFailure?
+    private var closeReason: String?
+    private var handshakeTimer: Scheduled<Void>?
+    private var heartbeatTimer: RepeatedTask?
+    private var lastRead = NIODeadline.now()
+    private var unwritableSince: NIODeadline?
+
+    init(settings: PeerConnectionSettings, origin: ConnectionOrigin, delegate: any PeerConnectionDelegate) {
+        self.settings = settings
+        self.origin = origin
+        self.delegate = delegate
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        lastRead = .now()
+        var header = context.channel.allocator.buffer(capacity: 64)
+        header.writeBytes(ProtocolHeader.ours.bytes)
+        context.write(wrapOutboundOut(header), promise: nil)
+        do {
+            if settings.password != nil { keyPair = try EphemeralKeyPair() }
+        } catch {
+            fail(context: context, .malformed("key generation: \(error)"))
+            return
+        }
+        var hello = ByteBuffer()
+        KeyHello(publicKey: keyPair?.publicKey).encode(into: &hello)
+        writeFrame(context: context, hello, sealed: false)
+        context.flush()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: settings.handshakeTimeout) {
+            let (handler, context) = bound.value
+            if handler.phase != .established { handler.fail(context: context, .timeout) }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard phase != .closed else { return }
+        lastRead = .now()
+        switch unwrapInboundIn(data) {
+        case let .header(bytes):
+            do {
+                let remote = try ProtocolHeader(bytes: bytes)
+                version = try ProtocolHeader.ours.negotiate(with: remote)
+                phase = .hello
+            } catch {
+                fail(context: context, error)  // typed: HandshakeFailure
+            }
+        case let .frame(frame):
+            switch phase {
+            case .hello: receiveHello(context: context, frame)
+            case .features: receiveFeatures(context: context, frame)
+            case .established: receiveMessage(context: context, frame)
+            case .header, .closed: fail(context: context, .malformed("frame before header"))
+            }
+        }
+    }
+
+    private func receiveHello(context: ChannelHandlerContext, _ frame: ByteBuffer) {
+        var frame = frame
+        let hello: KeyHello
+        do { hello = try KeyHello.decode(&frame) } catch {
+            fail(context: context, .malformed("key hello: \(error)"))
+            return
+        }
+        switch (settings.password, hello.publicKey, keyPair) {
+        case (nil, nil, _):
+            break
+        case (.some, nil, _):
+            fail(context: context, .remoteUnencrypted)
+            return
+        case (nil, .some, _):
+            fail(context: context, .remoteEncrypted)
+            return
+        case let (.some(password), .some(remoteKey), .some(keyPair)):
+            do {
+                keys = try SessionKeys(keyPair: keyPair, remotePublicKey: remoteKey, password: password,
+                                       isInitiator: origin.outbound)
+            } catch {
+                fail(context: context, .malformed("key exchange: \(error)"))
+                return
+            }
+        case (.some, .some, nil):
+            fail(context: context, .malformed("no local key pair"))
+            return
+        }
+        var features = ByteBuffer()
+        HandshakeFeatures(name: settings.identity.name, nickname: settings.identity.nickname,
+                          uid: settings.identity.uid, connectionID: connectionID,
+                          capabilities: settings.capabilities).encode(into: &features)
+        writeFrame(context: context, features, sealed: true)
+        context.flush()
+        phase = .features
+    }
+
+    private func receiveFeatures(context: ChannelHandlerContext, _ frame: ByteBuffer) {
+        guard var plain = open(frame) else {
+            fail(context: context, .authenticationFailed)
+            return
+        }
+        let remote: HandshakeFeatures
+        do { remote = try HandshakeFeatures.decode(&plain) } catch {
+            fail(context: context, .malformed("features: \(error)"))
+            return
+        }
+        if remote.name == settings.identity.name {
+            fail(context: context, .connectToSelf)
+            return
+        }
+        let established = EstablishedConnection(
+            origin: origin, remote: remote, connectionUID: connectionID ^ remote.connectionID,
+            keys: keys, version: version, channel: context.channel)
+        if delegate.handshakeSucceeded(established) != nil {
+            // The mesh has logged and counted the refusal; close without reporting it again.
+            phase = .closed
+            handshakeTimer?.cancel()
+            context.close(promise: nil)
+            return
+        }
+        connection = established
+        phase = .established
+        handshakeTimer?.cancel()
+        startHeartbeat(context: context)
+    }
+
+    private func receiveMessage(context: ChannelHandlerContext, _ frame: ByteBuffer) {
+        guard let connection else { return }
+        guard var plain = open(frame) else {
+            closeReason = "a message failed authentication"
+            context.close(promise: nil)
+            return
+        }
+        let size = plain.readableBytes
+        do {
+            let message = try MeshMessage.decode(&plain)
+            MeshMetrics.received(message, bytes: size)
+            if message != .heartbeat { delegate.received(message, on: connection) }
+        } catch {
+            delegate.rejected(connection, reason: "\(error)")
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let message = unwrapOutboundIn(data)
+        guard phase == .established else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        var payload = context.channel.allocator.buffer(capacity: 256)
+        message.encode(into: &payload)
+        MeshMetrics.sent(message, bytes: payload.readableBytes)
+        writeFrame(context: context, payload, sealed: true, promise: promise)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        unwritableSince = context.channel.isWritable ? nil : (unwritableSince ?? .now())
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if phase == .established {
+            closeReason = "\(error)"
+            context.close(promise: nil)
+        } else {
+            fail(context: context, (error as? HandshakeFailure) ?? .malformed("\(error)"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        heartbeatTimer?.cancel()
+        switch phase {
+        case .established:
+            if let connection { delegate.closed(connection, reason: closeReason ?? "connection closed") }
+        case .closed:
+            break
+        case .header, .hello, .features:
+            delegate.handshakeFailed(origin, failure: failure ?? .closed)
+        }
+        phase = .closed
+        context.fireChannelInactive()
+    }
+
+    // MARK: helpers
+
+    private func fail(context: ChannelHandlerContext, _ failure: HandshakeFailure) {
+        guard phase != .established, phase != .closed else { return }
+        self.failure = failure
+        handshakeTimer?.cancel()
+        delegate.handshakeFailed(origin, failure: failure)
+        phase = .closed
+        context.close(promise: nil)
+    }
+
+    private func startHeartbeat(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        heartbeatTimer = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: settings.heartbeatInterval, delay: settings.heartbeatInterval
+        ) { _ in
+            let (handler, context) = bound.value
+            handler.heartbeat(context: context)
+        }
+    }
+
+    private func heartbeat(context: ChannelHandlerContext) {
+        guard phase == .established else { return }
+        let now = NIODeadline.now()
+        if now - lastRead > settings.readTimeout {
+            closeReason = "nothing received for \(settings.readTimeout.nanoseconds / 1_000_000_000) s"
+            context.close(promise: nil)
+        } else if let since = unwritableSince, now - since > settings.writeTimeout {
+            closeReason = "could not send for \(settings.writeTimeout.nanoseconds / 1_000_000_000) s"
+            context.close(promise: nil)
+        } else {
+            write(context: context, data: NIOAny(MeshMessage.heartbeat), promise: nil)
+            context.flush()
+        }
+    }
+
+    /// Writes `payload` as one frame, sealed under the session's sending key when there is one.
+    private func writeFrame(context: ChannelHandlerContext, _ payload: ByteBuffer, sealed: Bool,
+                            promise: EventLoopPromise<Void>? = nil) {
+        guard sealed, let key = keys?.tcpSend else {
+            var out = context.channel.allocator.buffer(capacity: 4 + payload.readableBytes)
+            out.writeInteger(UInt32(payload.readableBytes), endianness: .big)
+            out.writeImmutableBuffer(payload)
+            context.write(wrapOutboundOut(out), promise: promise)
+            return
+        }
+        let sealedLength = payload.readableBytes + AEADKey.overhead
+        var out = context.channel.allocator.buffer(capacity: 4 + sealedLength)
+        out.writeInteger(UInt32(sealedLength), endianness: .big)
+        let counter = sendCounter
+        sendCounter += 1
+        let ok = payload.withUnsafeReadableBytes { plain in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedLength) { dst in
+                (try? key.seal(plain, counter: counter, into: dst)) ?? 0
+            } == sealedLength
+        }
+        guard ok else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            context.close(promise: nil)
+            return
+        }
+        context.write(wrapOutboundOut(out), promise: promise)
+    }
+
+    /// Opens a frame under the receiving key (or passes it through without a password); nil when
+    /// it does not authenticate.
+    private func open(_ frame: ByteBuffer) -> ByteBuffer? {
+        guard let key = keys?.tcpReceive else { return frame }
+        guard frame.readableBytes >= AEADKey.overhead else { return nil }
+        var out = ByteBuffer()
+        let counter = receiveCounter
+        var opened = false
+        _ = frame.withUnsafeReadableBytes { sealed in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: max(1, sealed.count)) { dst in
+                guard let n = try? key.open(sealed, counter: counter, into: dst) else { return 0 }
+                opened = true
+                return n
+            }
+        }
+        guard opened else { return nil }
+        receiveCounter += 1
+        return out
+    }
+}

@@ -1,0 +1,401 @@
+public import Logging
+public import NIOCore
+import NIOPosix
+import Synchronization
+public import WeftCrypto
+
+/// How a router's mesh is set up.
+public struct MeshConfiguration: Sendable {
+    public var identity: PeerIdentity
+    /// Address the control port binds to.
+    public var host = "0.0.0.0"
+    public var port = 6783
+    /// The stretched password; nil runs without encryption.
+    public var password: PasswordKey?
+    /// At most this many connections (0: no limit).
+    public var connLimit = 200
+    /// Connect to peers learned through gossip.
+    public var discovery = true
+    /// Features announced in the handshake.
+    public var capabilities: [String] = []
+    public var gossipInterval: TimeAmount = .seconds(30)
+    /// Topology changes are gathered this long before they are gossiped.
+    public var flushDelay: TimeAmount = .milliseconds(20)
+    public var handshakeTimeout: TimeAmount = .seconds(10)
+    public var heartbeatInterval: TimeAmount = .seconds(10)
+    public var readTimeout: TimeAmount = .seconds(30)
+    public var writeTimeout: TimeAmount = .seconds(30)
+
+    public init(identity: PeerIdentity) { self.identity = identity }
+}
+
+/// The mesh control plane of one router: listens on the control port, keeps connections to its
+/// targets and discovered peers, runs handshakes, and drives `MeshNode` with what arrives.
+///
+/// All mesh state sits behind one lock; connection handlers call in from their event loops and
+/// every send is queued on its channel while the lock is held, so messages to one peer leave in
+/// the order they were decided.
+public final class Mesh: Sendable {
+    public let configuration: MeshConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    let state: Mutex<State>
+
+    struct Live {
+        var connection: EstablishedConnection
+        var summary: ConnectionSummary
+    }
+
+    struct State: ~Copyable {
+        var node: MeshNode
+        var targets = ConnectionTargets()
+        var live: [PeerName: Live] = [:]
+        /// Handshakes in progress, by remote address.
+        var pending: [String: ConnectionOrigin] = [:]
+        var accepts: TokenBucket
+        var flushScheduled = false
+        var rng: SplitMix64
+        var server: (any Channel)?
+        var timers: [RepeatedTask] = []
+        var stopped = false
+        var onTopologyChange: [@Sendable () -> Void] = []
+    }
+
+    public init(configuration: MeshConfiguration, group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        let seed = secureRandomUInt64()
+        state = Mutex(State(node: MeshNode(identity: configuration.identity, seed: seed),
+                            accepts: TokenBucket(capacity: 20, refillNanos: 50_000_000, now: Self.now()),
+                            rng: SplitMix64(seed: seed ^ 0x5EED)))
+    }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    private var settings: PeerConnectionSettings {
+        PeerConnectionSettings(identity: configuration.identity, password: configuration.password,
+                               capabilities: configuration.capabilities,
+                               handshakeTimeout: configuration.handshakeTimeout,
+                               heartbeatInterval: configuration.heartbeatInterval,
+                               readTimeout: configuration.readTimeout, writeTimeout: configuration.writeTimeout)
+    }
+
+    // MARK: lifecycle
+
+    /// Binds the control port, starts the timers and dials `initialPeers`.
+    public func start(initialPeers: [String]) async throws {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                let address = channel.remoteAddress.map(Self.describe) ?? "unknown"
+                guard self.admit(address) else {
+                    return channel.close()
+                }
+                let origin = ConnectionOrigin(outbound: false, remoteAddress: address, target: nil)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(MeshFrameDecoder()),
+                        PeerConnectionHandler(settings: self.settings, origin: origin, delegate: self))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let loop = group.next()
+        let tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(200)) { [self] _ in
+            self.dialDueTargets()
+        }
+        let gossip = loop.scheduleRepeatedTask(initialDelay: configuration.gossipInterval,
+                                               delay: configuration.gossipInterval) { [self] _ in
+            self.withNode { $0.periodicGossip() }
+        }
+        state.withLock {
+            $0.server = server
+            $0.timers = [tick, gossip]
+        }
+        connect(initialPeers, replace: false)
+        logger.info("listening on \(configuration.host):\(configuration.port) as \(configuration.identity.label)")
+    }
+
+    /// Closes the listener and every connection.
+    public func shutdown() async {
+        let (server, connections) = state.withLock { s -> ((any Channel)?, [EstablishedConnection]) in
+            s.stopped = true
+            s.timers.forEach { $0.cancel() }
+            return (s.server, s.live.values.map(\.connection))
+        }
+        try? await server?.close()
+        for c in connections { try? await c.channel.close() }
+    }
+
+    // MARK: targets
+
+    /// Adds connection targets (`host[:port]`), or replaces the direct list.
+    public func connect(_ peers: [String], replace: Bool) {
+        let addresses = peers.map(normalise)
+        state.withLock { $0.targets.addDirect(addresses, replace: replace, now: Self.now()) }
+        dialDueTargets()
+    }
+
+    /// Stops trying to connect to `peers`; connections that exist stay.
+    public func forget(_ peers: [String]) {
+        let addresses = peers.map(normalise)
+        state.withLock { $0.targets.forget(addresses) }
+    }
+
+    /// `host` → `host:port` with the default port; `[v6]:port` and `host:port` stay.
+    public func normalise(_ peer: String) -> String {
+        Self.split(peer, defaultPort: configuration.port).map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? peer
+    }
+
+    static func split(_ address: String, defaultPort: Int) -> (host: String, port: Int)? {
+        if address.hasPrefix("[") {
+            guard let close = address.firstIndex(of: "]") else { return nil }
+            let host = String(address[address.index(after: address.startIndex)..<close])
+            let rest = address[address.index(after: close)...]
+            if rest.isEmpty { return (host, defaultPort) }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
+            return (host, port)
+        }
+        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1: return address.isEmpty ? nil : (address, defaultPort)
+        case 2:
+            guard !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
+            return (String(parts[0]), port)
+        default: return (address, defaultPort)  // a bare IPv6 address
+        }
+    }
+
+    private func dialDueTargets() {
+        let due: [String] = state.withLock { s in
+            guard !s.stopped else { return [] }
+            let limit = configuration.connLimit == 0 ? Int.max : configuration.connLimit
+            let budget = max(0, limit - s.live.count - s.pending.count)
+            return s.targets.due(now: Self.now(), connected: Set(s.live.keys), budget: budget)
+        }
+        for address in due { dial(address) }
+    }
+
+    private func dial(_ target: String) {
+        guard let (host, port) = Self.split(target, defaultPort: configuration.port) else {
+            state.withLock { s in
+                s.targets.failed(target, reason: "not an address", permanent: true, now: Self.now(), rng: &s.rng)
+            }
+            return
+        }
+        let origin = ConnectionOrigin(outbound: true, remoteAddress: target, target: target)
+        state.withLock { $0.pending[target] = origin }
+        let settings = self.settings
+        ClientBootstrap(group: group)
+            .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(MeshFrameDecoder()),
+                        PeerConnectionHandler(settings: settings, origin: origin, delegate: self))
+                }
+            }
+            .connect(host: host, port: port)
+            .whenFailure { [self] error in
+                self.state.withLock { s in
+                    s.pending[target] = nil
+                    s.targets.failed(target, reason: "\(error)", permanent: false, now: Self.now(), rng: &s.rng)
+                }
+                self.logger.debug("connect to \(target) failed: \(error)")
+            }
+    }
+
+    /// Accept-loop rate limit: a token per accepted connection.
+    private func admit(_ address: String) -> Bool {
+        let ok = state.withLock { $0.accepts.take(now: Self.now()) }
+        if !ok {
+            MeshMetrics.handshakeFailed(.rateLimited)
+            logger.warning("refused \(address): \(HandshakeFailure.rateLimited)")
+        } else {
+            state.withLock { $0.pending[address] = ConnectionOrigin(outbound: false, remoteAddress: address, target: nil) }
+        }
+        return ok
+    }
+
+    // MARK: channels
+
+    /// Adds a gossip channel; its complete state reaches every neighbour from then on.
+    public func register(_ channel: any GossipChannel) {
+        state.withLock { $0.node.register(channel) }
+    }
+
+    /// Gossips `payload` on `channel` to a random subset of neighbours.
+    public func gossip(channel: String, payload: ByteBuffer) {
+        withNode { $0.gossip(channel: channel, payload: payload) }
+    }
+
+    /// Sends `payload` to `peer` along unicast routes; false when it is unreachable.
+    @discardableResult
+    public func unicast(channel: String, to peer: PeerName, payload: ByteBuffer) -> Bool {
+        var sent = false
+        withNode { node in
+            let out = node.unicast(channel: channel, to: peer, payload: payload)
+            sent = !out.sends.isEmpty
+            return out
+        }
+        return sent
+    }
+
+    /// Broadcasts `payload` on `channel` to every reachable peer.
+    public func broadcast(channel: String, payload: ByteBuffer) {
+        withNode { $0.broadcast(channel: channel, payload: payload) }
+    }
+
+    /// Calls `action` (on some event-loop thread) after every topology change.
+    public func onTopologyChange(_ action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onTopologyChange.append(action) }
+    }
+
+    // MARK: driving the node
+
+    /// Runs an event against the node and carries out what it asks, under the lock.
+    private func withNode(_ event: (inout MeshNode) -> MeshNode.Output) {
+        let callbacks: [@Sendable () -> Void] = state.withLock { s in
+            let out = event(&s.node)
+            return apply(out, to: &s)
+        }
+        callbacks.forEach { $0() }
+    }
+
+    /// Sends what `out` asks, schedules a flush, refreshes discovery; returns the topology
+    /// callbacks to run once the lock is released.
+    private func apply(_ out: MeshNode.Output, to s: inout State) -> [@Sendable () -> Void] {
+        for (to, message) in out.sends { s.live[to]?.connection.send(message) }
+        for reason in out.rejected {
+            MeshMetrics.rejected("gossip")
+            logger.warning("dropped \(reason)")
+        }
+        for gone in out.removedPeers { logger.info("peer \(gone) is unreachable; removed") }
+        if out.flushNeeded && !s.flushScheduled && !s.stopped {
+            s.flushScheduled = true
+            group.next().scheduleTask(in: configuration.flushDelay) { [self] in
+                let callbacks = self.state.withLock { s in
+                    s.flushScheduled = false
+                    return self.apply(s.node.flush(), to: &s)
+                }
+                callbacks.forEach { $0() }
+            }
+        }
+        guard out.topologyChanged else { return [] }
+        if configuration.discovery { refreshDiscovery(&s) }
+        return s.onTopologyChange
+    }
+
+    /// Every known peer we are not connected to becomes a target at the addresses its
+    /// neighbours report: an outbound connection names the peer's listening address; an
+    /// inbound one its IP, at our own port.
+    private func refreshDiscovery(_ s: inout State) {
+        var candidates: [String: PeerName] = [:]
+        let me = configuration.identity.name
+        for entry in s.node.topology.peers.values {
+            for c in entry.connections.values where c.remote != me && s.live[c.remote] == nil {
+                guard let (host, port) = Self.split(c.address, defaultPort: configuration.port) else { continue }
+                let address = normalise("\(host.contains(":") ? "[\(host)]" : host):\(c.outbound ? port : configuration.port)")
+                candidates[address] = c.remote
+            }
+        }
+        s.targets.setDiscovered(candidates, now: Self.now())
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+}
+
+extension Mesh: PeerConnectionDelegate {
+    func handshakeSucceeded(_ connection: EstablishedConnection) -> HandshakeFailure? {
+        let remote = connection.remote
+        var refusal: HandshakeFailure?
+        var replaced: EstablishedConnection?
+        let callbacks: [@Sendable () -> Void] = state.withLock { s in
+            s.pending[connection.origin.remoteAddress] = nil
+            if let existing = s.live[remote.name] {
+                // Two connections join the same pair: both ends keep the one with the lower
+                // connection UID. A different peer UID means the peer restarted: the new wins.
+                if existing.connection.remote.uid == remote.uid,
+                   existing.connection.connectionUID <= connection.connectionUID {
+                    refusal = .duplicate
+                } else {
+                    replaced = existing.connection
+                }
+            } else if configuration.connLimit > 0, s.live.count >= configuration.connLimit {
+                refusal = .connectionLimit
+            }
+            if let target = connection.origin.target {
+                if refusal == .duplicate {
+                    s.targets.superseded(target, peer: remote.name)
+                } else if let refusal {
+                    s.targets.failed(target, reason: refusal.description, permanent: false, now: Self.now(), rng: &s.rng)
+                } else {
+                    s.targets.connected(target, peer: remote.name, now: Self.now())
+                }
+            }
+            guard refusal == nil else { return [] }
+            let summary = ConnectionSummary(remote: remote.name, address: connection.origin.remoteAddress,
+                                            outbound: connection.origin.outbound, established: true)
+            s.live[remote.name] = Live(connection: connection, summary: summary)
+            let out = s.node.connectionUp(summary, remoteUID: remote.uid)
+            return apply(out, to: &s)
+        }
+        if let refusal {
+            if refusal != .duplicate { MeshMetrics.handshakeFailed(refusal) }
+            let level: Logger.Level = refusal == .duplicate ? .debug : .warning
+            logger.log(level: level, "refused \(connection.origin.remoteAddress) (\(remote.name)(\(remote.nickname))): \(refusal)")
+            return refusal
+        }
+        replaced?.close()
+        let direction = connection.origin.outbound ? "outbound" : "inbound"
+        let encryption = connection.keys == nil ? "unencrypted" : "encrypted"
+        logger.info("connected to \(remote.name)(\(remote.nickname)) at \(connection.origin.remoteAddress) (\(direction), \(encryption))")
+        callbacks.forEach { $0() }
+        return nil
+    }
+
+    func handshakeFailed(_ origin: ConnectionOrigin, failure: HandshakeFailure) {
+        state.withLock { s in
+            s.pending[origin.remoteAddress] = nil
+            if let target = origin.target {
+                s.targets.failed(target, reason: failure.description, permanent: failure.isPermanent,
+                                 now: Self.now(), rng: &s.rng)
+            }
+        }
+        MeshMetrics.handshakeFailed(failure)
+        let level: Logger.Level = failure == .connectToSelf || failure == .closed ? .debug : .warning
+        logger.log(level: level, "refused \(origin.remoteAddress): \(failure)")
+    }
+
+    func received(_ message: MeshMessage, on connection: EstablishedConnection) {
+        let from = connection.remote.name
+        withNode { node in node.receive(message, from: from) }
+    }
+
+    func rejected(_ connection: EstablishedConnection, reason: String) {
+        MeshMetrics.rejected("frame")
+        logger.warning("dropped a message from \(connection.remote.name): \(reason)")
+    }
+
+    func closed(_ connection: EstablishedConnection, reason: String) {
+        let name = connection.remote.name
+        var current = false
+        let callbacks: [@Sendable () -> Void] = state.withLock { s in
+            guard s.live[name]?.connection === connection else { return [] }
+            current = true
+            s.live[name] = nil
+            if let target = connection.origin.target {
+                s.targets.disconnected(target, reason: reason, now: Self.now(), rng: &s.rng)
+            }
+            return apply(s.node.connectionDown(name), to: &s)
+        }
+        if current { logger.info("lost \(name)(\(connection.remote.nickname)): \(reason)") }
+        callbacks.forEach { $0() }
+    }
+}

@@ -1,0 +1,149 @@
+/// The mesh as this peer knows it: every reachable peer's latest report. A pure value: merging
+/// gossip, updating our own connections and garbage collection take no clock and do no I/O.
+///
+/// Merging is by (version, uid): an entry replaces the one we hold only when it is newer, so
+/// applying the same updates in any order, any number of times, gives the same topology.
+public struct Topology: Sendable, Equatable {
+    /// This peer's name; its entry is the one only we edit.
+    public let localName: PeerName
+    /// Every known peer, this one included.
+    public private(set) var peers: [PeerName: PeerEntry]
+
+    /// What a merge did.
+    public struct MergeResult: Sendable, Equatable {
+        /// The entries that changed what we hold, as they should be gossiped onward.
+        public var changed: [TopologyEntry] = []
+        /// Peers whose deltas we could not apply (we lack the base): ask the sender for them whole.
+        public var needWhole: [PeerName] = []
+        /// True when our own entry had to move past a stale incarnation of ourselves.
+        public var localBumped = false
+    }
+
+    public init(local: PeerIdentity) {
+        localName = local.name
+        peers = [local.name: PeerEntry(name: local.name, nickname: local.nickname, uid: local.uid, version: 1)]
+    }
+
+    /// Our own entry.
+    public var local: PeerEntry { peers[localName]! }
+
+    /// Replaces our own connection set, bumps the version when it changed, and returns the delta
+    /// to gossip (nil when nothing changed).
+    public mutating func setLocalConnections(_ connections: [ConnectionSummary]) -> TopologyEntry? {
+        var entry = local
+        let new = Dictionary(connections.map { ($0.remote, $0) }, uniquingKeysWith: { $1 })
+        guard new != entry.connections else { return nil }
+        let upserts = new.values.filter { entry.connections[$0.remote] != $0 }.sorted { $0.remote < $1.remote }
+        let removals = entry.connections.keys.filter { new[$0] == nil }.sorted()
+        let base = entry.version
+        entry.version += 1
+        entry.connections = new
+        peers[localName] = entry
+        return TopologyEntry(name: localName, nickname: entry.nickname, uid: entry.uid, version: entry.version,
+                             baseVersion: base, upserts: upserts, removals: removals)
+    }
+
+    /// Forgets what we hold about `name` when a live connection proves it runs as incarnation
+    /// `uid` and we hold another: the new incarnation's own report replaces it.
+    public mutating func noteIncarnation(of name: PeerName, uid: UInt64) {
+        guard name != localName, let known = peers[name], known.uid != uid else { return }
+        peers[name] = nil
+    }
+
+    /// Merges gossip. See `MergeResult`.
+    public mutating func merge(_ entries: [TopologyEntry]) -> MergeResult {
+        var result = MergeResult()
+        for e in entries {
+            if e.name == localName {
+                // A report of ourselves from an earlier incarnation: move our version past it
+                // so our current report wins everywhere.
+                var me = local
+                if e.uid != me.uid, e.version >= me.version {
+                    me.version = e.version + 1
+                    peers[localName] = me
+                    result.localBumped = true
+                    result.changed.append(me.fullUpdate)
+                }
+                continue
+            }
+            guard let known = peers[e.name] else {
+                if e.isFull { peers[e.name] = PeerEntry(e); result.changed.append(e) } else { result.needWhole.append(e.name) }
+                continue
+            }
+            guard known.isOlder(thanVersion: e.version, uid: e.uid) else { continue }
+            if e.isFull {
+                peers[e.name] = PeerEntry(e)
+                result.changed.append(e)
+            } else if e.uid == known.uid, e.baseVersion <= known.version {
+                // A delta (base, v] brings any state at a version in [base, v] to v.
+                var entry = known
+                for r in e.removals { entry.connections[r] = nil }
+                for u in e.upserts { entry.connections[u.remote] = u }
+                entry.version = e.version
+                entry.nickname = e.nickname
+                peers[e.name] = entry
+                result.changed.append(e)
+            } else {
+                result.needWhole.append(e.name)
+            }
+        }
+        return result
+    }
+
+    /// Whole entries for `names` that we hold (answering a request).
+    public func wholeEntries(_ names: [PeerName]) -> [TopologyEntry] {
+        names.compactMap { peers[$0]?.fullUpdate }
+    }
+
+    /// Every entry whole, ours first (the complete state for the periodic exchange).
+    public func allWholeEntries() -> [TopologyEntry] {
+        [local.fullUpdate] + peers.values.filter { $0.name != localName }.sorted { $0.name < $1.name }.map(\.fullUpdate)
+    }
+
+    /// (name, uid, version) of every peer we hold.
+    public func digest() -> [PeerVersion] {
+        peers.values.map { PeerVersion(name: $0.name, uid: $0.uid, version: $0.version) }.sorted { $0.name < $1.name }
+    }
+
+    /// Compares a neighbour's digest with what we hold: the entries it lacks or holds older,
+    /// and the names we lack or hold older.
+    public func difference(from digest: [PeerVersion]) -> (theyNeed: [TopologyEntry], weNeed: [PeerName]) {
+        var theyHave: [PeerName: PeerVersion] = [:]
+        for d in digest { theyHave[d.name] = d }
+        var theyNeed: [TopologyEntry] = []
+        for entry in peers.values.sorted(by: { $0.name < $1.name }) {
+            if let d = theyHave[entry.name], !PeerEntry(name: d.name, nickname: "", uid: d.uid, version: d.version)
+                .isOlder(thanVersion: entry.version, uid: entry.uid) { continue }
+            theyNeed.append(entry.fullUpdate)
+        }
+        let weNeed = digest.filter { d in
+            // A stale incarnation of ourselves is fetched too: merging it moves our version past it.
+            if d.name == localName { return d.uid != local.uid && d.version >= local.version }
+            return peers[d.name].map { $0.isOlder(thanVersion: d.version, uid: d.uid) } ?? true
+        }.map(\.name)
+        return (theyNeed, weNeed)
+    }
+
+    /// Removes peers we can no longer reach over any reported connection and returns them.
+    public mutating func garbageCollect() -> [PeerName] {
+        var reached: Set<PeerName> = [localName]
+        var queue = [localName]
+        while let p = queue.popLast() {
+            for remote in peers[p]?.connections.keys.sorted() ?? [] where !reached.contains(remote) {
+                reached.insert(remote)
+                queue.append(remote)
+            }
+        }
+        let gone = peers.keys.filter { !reached.contains($0) }.sorted()
+        for g in gone { peers[g] = nil }
+        return gone
+    }
+}
+
+extension PeerEntry {
+    /// A peer entry from a whole gossip entry.
+    init(_ e: TopologyEntry) {
+        self.init(name: e.name, nickname: e.nickname, uid: e.uid, version: e.version,
+                  connections: Dictionary(e.upserts.map { ($0.remote, $0) }, uniquingKeysWith: { $1 }))
+    }
+}

@@ -1,0 +1,122 @@
+public import NIOCore
+
+/// A message on the `topology` gossip channel.
+public enum TopologyMessage: Equatable, Sendable {
+    /// Peer reports, whole or as deltas.
+    case update([TopologyEntry])
+    /// A request for the named peers' whole entries (sent when a delta's base is missing).
+    case request([PeerName])
+    /// What the sender holds, one (name, uid, version) per peer: the receiver answers with the
+    /// entries the sender lacks and requests those it lacks itself (anti-entropy without
+    /// sending every connection list).
+    case digest([PeerVersion])
+
+    /// Limits that keep a hostile message from making us allocate without bound.
+    enum Limit {
+        static let entries = 100_000
+        static let connections = 100_000
+        static let nickname = 255
+        static let address = 64
+    }
+
+    public func encode(into buffer: inout ByteBuffer) {
+        switch self {
+        case let .update(entries):
+            buffer.writeInteger(UInt8(1))
+            buffer.writeInteger(UInt32(entries.count), endianness: .big)
+            for e in entries {
+                buffer.writePeerName(e.name)
+                buffer.writeWireString(e.nickname)
+                buffer.writeInteger(e.uid, endianness: .big)
+                buffer.writeInteger(e.version, endianness: .big)
+                buffer.writeInteger(e.baseVersion, endianness: .big)
+                buffer.writeInteger(UInt32(e.upserts.count), endianness: .big)
+                for c in e.upserts {
+                    buffer.writePeerName(c.remote)
+                    buffer.writeWireString(c.address)
+                    buffer.writeInteger(UInt8((c.outbound ? 1 : 0) | (c.established ? 2 : 0)))
+                }
+                buffer.writeInteger(UInt32(e.removals.count), endianness: .big)
+                for r in e.removals { buffer.writePeerName(r) }
+            }
+        case let .request(names):
+            buffer.writeInteger(UInt8(2))
+            buffer.writeInteger(UInt32(names.count), endianness: .big)
+            for n in names { buffer.writePeerName(n) }
+        case let .digest(versions):
+            buffer.writeInteger(UInt8(3))
+            buffer.writeInteger(UInt32(versions.count), endianness: .big)
+            for v in versions {
+                buffer.writePeerName(v.name)
+                buffer.writeInteger(v.uid, endianness: .big)
+                buffer.writeInteger(v.version, endianness: .big)
+            }
+        }
+    }
+
+    public static func decode(_ buffer: inout ByteBuffer) throws(WireError) -> TopologyMessage {
+        let kind: UInt8 = try buffer.readWireInteger()
+        switch kind {
+        case 1:
+            let count = try buffer.readWireCount(field: "entries", limit: Limit.entries, minElementSize: 40)
+            var entries: [TopologyEntry] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                let name = try buffer.readPeerName()
+                let nickname = try buffer.readWireString(field: "nickname", limit: Limit.nickname)
+                let uid: UInt64 = try buffer.readWireInteger()
+                let version: UInt64 = try buffer.readWireInteger()
+                let base: UInt64 = try buffer.readWireInteger()
+                guard version > 0, base < version else { throw .invalid("entry version \(base)..\(version)") }
+                let nUp = try buffer.readWireCount(field: "connections", limit: Limit.connections, minElementSize: 9)
+                var upserts: [ConnectionSummary] = []
+                upserts.reserveCapacity(nUp)
+                for _ in 0..<nUp {
+                    let remote = try buffer.readPeerName()
+                    let address = try buffer.readWireString(field: "address", limit: Limit.address)
+                    let flags: UInt8 = try buffer.readWireInteger()
+                    upserts.append(ConnectionSummary(remote: remote, address: address,
+                                                     outbound: flags & 1 != 0, established: flags & 2 != 0))
+                }
+                let nRm = try buffer.readWireCount(field: "removals", limit: Limit.connections, minElementSize: 6)
+                var removals: [PeerName] = []
+                removals.reserveCapacity(nRm)
+                for _ in 0..<nRm { removals.append(try buffer.readPeerName()) }
+                entries.append(TopologyEntry(name: name, nickname: nickname, uid: uid, version: version,
+                                             baseVersion: base, upserts: upserts, removals: removals))
+            }
+            return .update(entries)
+        case 2:
+            let count = try buffer.readWireCount(field: "names", limit: Limit.entries, minElementSize: 6)
+            var names: [PeerName] = []
+            for _ in 0..<count { names.append(try buffer.readPeerName()) }
+            return .request(names)
+        case 3:
+            let count = try buffer.readWireCount(field: "digest", limit: Limit.entries, minElementSize: 22)
+            var versions: [PeerVersion] = []
+            versions.reserveCapacity(count)
+            for _ in 0..<count {
+                let name = try buffer.readPeerName()
+                let uid: UInt64 = try buffer.readWireInteger()
+                let version: UInt64 = try buffer.readWireInteger()
+                versions.append(PeerVersion(name: name, uid: uid, version: version))
+            }
+            return .digest(versions)
+        default:
+            throw .invalid("topology message kind \(kind)")
+        }
+    }
+}
+
+/// One line of a topology digest.
+public struct PeerVersion: Hashable, Sendable {
+    public var name: PeerName
+    public var uid: UInt64
+    public var version: UInt64
+
+    public init(name: PeerName, uid: UInt64, version: UInt64) {
+        self.name = name
+        self.uid = uid
+        self.version = version
+    }
+}

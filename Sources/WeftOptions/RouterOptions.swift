@@ -1,0 +1,129 @@
+public import ArgumentParser
+
+/// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
+/// refused before anything starts) and hands them to `weftd`, which parses them again. Only
+/// declarations live here: neither executable sees the other's internals.
+public struct RouterOptions: ParsableArguments, Sendable {
+    @Option(help: "Peer name (48 bits, written like a MAC address); default: persisted in the state directory.")
+    public var name: String?
+
+    @Option(help: "Human-readable name of this peer (default: the host name).")
+    public var nickname: String?
+
+    @Option(help: "Password that encrypts and authenticates the mesh (or env WEFT_PASSWORD).")
+    public var password: String?
+
+    @Option(name: .customLong("password-file"), help: "File whose first line is the password.")
+    public var passwordFile: String?
+
+    @Option(name: .customLong("ipalloc-range"), help: "Address range for IPAM (empty: no IPAM).")
+    public var ipallocRange: String = "10.32.0.0/12"
+
+    @Option(name: .customLong("ipalloc-init"), help: "IPAM bootstrap: consensus[=N], seed=NAME,..., or observer.")
+    public var ipallocInit: String?
+
+    @Flag(name: .customLong("no-fastdp"), help: "Use only the sleeve data path.")
+    public var noFastdp = false
+
+    @Option(name: .customLong("conn-limit"), help: "At most this many connections (0: no limit).")
+    public var connLimit: Int = 200
+
+    @Flag(name: .customLong("no-discovery"), help: "Do not connect to peers learned through gossip.")
+    public var noDiscovery = false
+
+    @Option(name: .customLong("dns-domain"), help: "Domain the embedded DNS answers for.")
+    public var dnsDomain: String = "weft.local."
+
+    @Flag(name: .customLong("no-dns"), help: "Do not run the embedded DNS server.")
+    public var noDns = false
+
+    @Option(name: .customLong("dns-ttl"), help: "TTL of DNS answers, in seconds.")
+    public var dnsTtl: Int = 1
+
+    @Option(name: .customLong("resolv-conf"), help: "Upstream resolvers for names outside the domain.")
+    public var resolvConf: String = "/etc/resolv.conf"
+
+    @Option(name: .customLong("trusted-subnets"), help: "Comma-separated CIDRs whose peers skip data encryption.")
+    public var trustedSubnets: String?
+
+    @Option(name: .customLong("state-dir"), help: "State directory (or env WEFT_STATE_DIR; default /var/lib/weft).")
+    public var stateDir: String?
+
+    @Option(help: "TCP control and UDP sleeve port.")
+    public var port: Int = 6783
+
+    @Option(name: .customLong("log-level"), help: "debug, info, warning or error.")
+    public var logLevel: String = "info"
+
+    @Argument(help: "Peers to connect to (host[:port]).")
+    public var peers: [String] = []
+
+    public init() {}
+
+    public mutating func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+        guard connLimit >= 0 else { throw ValidationError("--conn-limit must not be negative") }
+        guard dnsTtl >= 0 else { throw ValidationError("--dns-ttl must not be negative") }
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw ValidationError("--log-level must be one of debug, info, warning, error")
+        }
+        if let name, !Self.isPeerName(name) {
+            throw ValidationError("--name '\(name)' is not a peer name (six hex bytes like 02:00:00:00:00:01)")
+        }
+        if let nickname, nickname.isEmpty || nickname.utf8.count > 255 {
+            throw ValidationError("--nickname must have 1 to 255 bytes")
+        }
+        if password != nil && passwordFile != nil {
+            throw ValidationError("give --password or --password-file, not both")
+        }
+    }
+
+    /// The state directory these options and the environment select.
+    public func resolvedStateDir(environment: [String: String]) -> String {
+        stateDir ?? environment["WEFT_STATE_DIR"] ?? "/var/lib/weft"
+    }
+
+    /// The options as `weftd` arguments, without the password (it travels in the environment so
+    /// it never shows in the process list).
+    public var daemonArguments: [String] {
+        var args: [String] = []
+        func add(_ flag: String, _ value: String?) { if let value { args += [flag, value] } }
+        add("--name", name)
+        add("--nickname", nickname)
+        add("--ipalloc-range", ipallocRange)
+        add("--ipalloc-init", ipallocInit)
+        if noFastdp { args.append("--no-fastdp") }
+        add("--conn-limit", String(connLimit))
+        if noDiscovery { args.append("--no-discovery") }
+        add("--dns-domain", dnsDomain)
+        if noDns { args.append("--no-dns") }
+        add("--dns-ttl", String(dnsTtl))
+        add("--resolv-conf", resolvConf)
+        add("--trusted-subnets", trustedSubnets)
+        add("--state-dir", stateDir)
+        add("--port", String(port))
+        add("--log-level", logLevel)
+        return args + (peers.isEmpty ? [] : ["--"] + peers)
+    }
+
+    static func isPeerName(_ s: String) -> Bool {
+        let groups = s.split(separator: ":", omittingEmptySubsequences: false)
+        if s.contains("::") { return s.count <= 17 && s.allSatisfy { $0 == ":" || $0.isHexDigit } }
+        return groups.count == 6 && groups.allSatisfy { (1...2).contains($0.count) && $0.allSatisfy(\.isHexDigit) }
+    }
+}
+
+/// Reads the password from the flags, a file or the environment (in that order).
+extension RouterOptions {
+    public func resolvedPassword(environment: [String: String], readFile: (String) throws -> String) throws -> String? {
+        if let password { return password }
+        if let passwordFile {
+            let text = try readFile(passwordFile)
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            guard !line.isEmpty else { throw ValidationError("password file \(passwordFile) is empty") }
+            return line
+        }
+        if let env = environment["WEFT_PASSWORD"], !env.isEmpty { return env }
+        return nil
+    }
+}

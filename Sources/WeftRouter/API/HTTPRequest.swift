@@ -1,0 +1,54 @@
+import Foundation
+import NIOHTTP1
+
+/// A request to the local API, read whole (bodies are small: form fields).
+struct APIRequest: Sendable {
+    var method: HTTPMethod
+    /// The path without the query, split into components.
+    var path: [String]
+    var query: [(String, String)]
+    var body: [UInt8]
+
+    init(head: HTTPRequestHead, body: [UInt8]) {
+        method = head.method
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = parts[0].split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        query = parts.count > 1 ? Self.formFields(String(parts[1])) : []
+        self.body = body
+    }
+
+    /// All values of a form field, from the query and an urlencoded body.
+    func values(_ name: String) -> [String] {
+        (query + Self.formFields(String(decoding: body, as: UTF8.self))).filter { $0.0 == name }.map(\.1)
+    }
+
+    static func formFields(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").compactMap { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                (s.replacingOccurrences(of: "+", with: " ")).removingPercentEncoding ?? String(s)
+            }
+            return (decode(kv[0]), kv.count > 1 ? decode(kv[1]) : "")
+        }
+    }
+}
+
+/// A response from the local API.
+struct APIResponse: Sendable {
+    var status: HTTPResponseStatus
+    var contentType: String
+    var body: String
+
+    static func text(_ body: String, _ status: HTTPResponseStatus = .ok) -> APIResponse {
+        APIResponse(status: status, contentType: "text/plain; charset=utf-8", body: body)
+    }
+
+    static func json(_ body: String) -> APIResponse {
+        APIResponse(status: .ok, contentType: "application/json", body: body)
+    }
+
+    /// An error the CLI prints as its one line.
+    static func error(_ message: String, _ status: HTTPResponseStatus = .badRequest) -> APIResponse {
+        .text(message + "\n", status)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+public import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+public import Prometheus
+import WeftMesh
+
+/// A Weft router: the mesh, and the local HTTP API in front of it. `run()` starts both and
+/// returns once a stop was requested (by `POST /stop`, `DELETE /peer` or a signal).
+public final class Router: Sendable {
+    /// The version the CLI and the report print.
+    public static let version = "0.1.0"
+
+    public let configuration: RouterConfiguration
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private let mesh: Mesh
+    private let stopPromise: EventLoopPromise<Void>
+    private let registry: PrometheusCollectorRegistry?
+
+    /// `registry` is the Prometheus registry swift-metrics was bootstrapped with (nil in tests).
+    public init(configuration: RouterConfiguration, logger: Logger, registry: PrometheusCollectorRegistry?) {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        mesh = Mesh(configuration: configuration.mesh, group: group, logger: logger)
+        stopPromise = group.next().makePromise()
+    }
+
+    /// Starts the mesh and the API, waits for a stop request, and shuts both down.
+    public func run() async throws {
+        if configuration.mesh.password == nil {
+            logger.warning("no password: mesh traffic is NOT encrypted (set --password or WEFT_PASSWORD)")
+        }
+        try await mesh.start(initialPeers: configuration.initialPeers)
+        let api: any Channel
+        do {
+            api = try await APIServer.bind(host: configuration.apiHost, port: configuration.apiPort, group: group) {
+                [self] request in self.handle(request)
+            }
+        } catch {
+            await mesh.shutdown()
+            throw StateError("cannot listen on \(configuration.apiHost):\(configuration.apiPort): \(error)")
+        }
+        logger.info("API on \(configuration.apiHost):\(configuration.apiPort)")
+        try? await stopPromise.futureResult.get()
+        logger.info("stopping")
+        try? await api.close()
+        await mesh.shutdown()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Asks `run()` to return; safe from any thread, any number of times.
+    public func requestStop() {
+        stopPromise.succeed(())
+    }
+
+    // MARK: API
+
+    func handle(_ request: APIRequest) -> APIResponse {
+        switch (request.method, request.path) {
+        case (.GET, ["status"]):
+            return .text(StatusText.summary(mesh.status(), version: Self.version))
+        case (.GET, ["status", "peers"]):
+            return .text(StatusText.peers(mesh.status()))
+        case (.GET, ["status", "connections"]):
+            return .text(StatusText.connections(mesh.status()))
+        case (.GET, ["status", "targets"]):
+            return .text(StatusText.targets(mesh.status()))
+        case (.GET, ["report"]):
+            return .json(report())
+        case (.GET, ["metrics"]):
+            return .text(metrics())
+        case (.GET, ["version"]):
+            return .text(Self.version + "\n")
+        case (.POST, ["connect"]):
+            let peers = request.values("peer")
+            if let bad = peers.first(where: { !isAddress($0) }) { return .error("'\(bad)' is not a peer address") }
+            mesh.connect(peers, replace: request.values("replace").contains("true"))
+            return .text("")
+        case (.POST, ["forget"]):
+            mesh.forget(request.values("peer"))
+            return .text("")
+        case (.POST, ["stop"]), (.DELETE, ["peer"]):
+            requestStop()
+            return .text("")
+        default:
+            return .error("no such call: \(request.method) /\(request.path.joined(separator: "/"))", .notFound)
+        }
+    }
+
+    private func isAddress(_ peer: String) -> Bool {
+        !peer.isEmpty && peer.utf8.count <= 255 && !peer.contains(where: { $0.isWhitespace || $0 == "/" })
+    }
+
+    func report() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(RouterReport(mesh.status(), version: Self.version))) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Prometheus text: the gauges are set from the current status, then the registry emitted.
+    func metrics() -> String {
+        let s = mesh.status()
+        Gauge(label: "weft_peers").record(s.peers.count)
+        for state in ["established", "pending", "failed"] {
+            Gauge(label: "weft_connections", dimensions: [("state", state)])
+                .record(s.connections.filter { $0.state == state }.count)
+        }
+        Gauge(label: "weft_targets").record(s.targets.count)
+        return registry?.emitToString() ?? ""
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import WeftCrypto
+public import WeftMesh
+public import WeftOptions
+
+/// Everything the router needs, resolved from the flags, the environment and the state
+/// directory (where the peer name persists across restarts).
+public struct RouterConfiguration: Sendable {
+    public var mesh: MeshConfiguration
+    public var stateDirectory: StateDirectory
+    public var initialPeers: [String]
+    public var apiHost = "127.0.0.1"
+    public var apiPort = 6784
+    public var options: RouterOptions
+
+    /// Resolves `options`. Stretching a password takes a moment and 64 MiB, once.
+    public init(options: RouterOptions, environment: [String: String]) throws {
+        self.options = options
+        stateDirectory = StateDirectory(path: options.resolvedStateDir(environment: environment))
+        try stateDirectory.create()
+        let name: PeerName
+        if let given = options.name {
+            guard let parsed = PeerName(given) else { throw StateError("--name '\(given)' is not a peer name") }
+            name = parsed
+        } else if let data = stateDirectory.read("peer-name"),
+                  let text = String(data: data, encoding: .utf8),
+                  let stored = PeerName(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            name = stored
+        } else {
+            var rng = SystemRandomNumberGenerator()
+            name = PeerName.random(using: &rng)
+        }
+        try stateDirectory.write("peer-name", Data("\(name)\n".utf8))
+        let nickname = options.nickname ?? ProcessInfo.processInfo.hostName
+        var mesh = MeshConfiguration(identity: PeerIdentity(name: name, nickname: nickname, uid: secureRandomUInt64()))
+        mesh.port = options.port
+        mesh.connLimit = options.connLimit
+        mesh.discovery = !options.noDiscovery
+        mesh.capabilities = options.noFastdp ? ["sleeve"] : ["sleeve", "fastdp"]
+        let password = try options.resolvedPassword(environment: environment) { path in
+            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw StateError("cannot read password file \(path)")
+            }
+        }
+        if let password { mesh.password = try PasswordKey(password: password) }
+        self.mesh = mesh
+        initialPeers = options.peers
+    }
+}

@@ -1,0 +1,61 @@
+import WeftMesh
+
+/// The text of `weft status` and its sections, in the shape of `weave status`.
+enum StatusText {
+    static func summary(_ s: MeshStatus, version: String) -> String {
+        let byState = Dictionary(grouping: s.connections, by: \.state).map { "\($0.value.count) \($0.key)" }.sorted()
+        let peerConnections = s.peers.reduce(0) { $0 + $1.connections.values.filter(\.established).count }
+        let rows: [(String, String)] = [
+            ("Version", version),
+            ("", ""),
+            ("Service", "router"),
+            ("Protocol", "weft \(s.protocolRange.lowerBound)..\(s.protocolRange.upperBound)"),
+            ("Name", "\(s.identity.name)(\(s.identity.nickname))"),
+            ("Encryption", s.encrypted ? "enabled" : "disabled"),
+            ("PeerDiscovery", s.discovery ? "enabled" : "disabled"),
+            ("Targets", "\(s.targets.count)"),
+            ("Connections", "\(s.connections.count)" + (s.connections.isEmpty ? "" : " (\(byState.joined(separator: ", ")))")),
+            ("Peers", "\(s.peers.count) (with \(peerConnections) established connections)"),
+            ("ConnLimit", s.connLimit == 0 ? "none" : "\(s.connLimit)"),
+        ]
+        return "\n" + rows.map { $0.0.isEmpty ? "" : pad($0.0, 15) + ": " + $0.1 }.joined(separator: "\n") + "\n"
+    }
+
+    static func peers(_ s: MeshStatus) -> String {
+        var lines: [String] = []
+        for p in s.peers {
+            lines.append("\(p.name)(\(p.nickname))")
+            for c in p.connections.values.sorted(by: { $0.remote < $1.remote }) {
+                let nick = s.nickname(of: c.remote).map { "(\($0))" } ?? ""
+                lines.append("   \(c.outbound ? "->" : "<-") \(column(c.address, 22)) \(c.remote)\(nick)  \(c.established ? "established" : "pending")")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func connections(_ s: MeshStatus) -> String {
+        s.connections.map { c in
+            var line = "\(c.outbound ? "->" : "<-") \(column(c.address, 22)) \(column(c.state, 11))"
+            if c.state == "established" {
+                line += " \(c.encrypted ? "encrypted  " : "unencrypted") sleeve \(c.peer.map { "\($0)" } ?? "")(\(c.nickname ?? ""))"
+            } else if let info = c.info {
+                line += " \(info)"
+            }
+            return line
+        }.joined(separator: "\n") + (s.connections.isEmpty ? "" : "\n")
+    }
+
+    static func targets(_ s: MeshStatus) -> String {
+        s.targets.map { t in
+            "\(column(t.address, 22)) \(column(t.kind.rawValue, 10)) \(t.state.rawValue)" + (t.lastError.map { " (\($0))" } ?? "")
+        }.joined(separator: "\n") + (s.targets.isEmpty ? "" : "\n")
+    }
+
+    private static func column(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    private static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+
+struct Connect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add peers to connect to (host[:port]).")
+
+    @Flag(help: "Replace the list of peers instead of adding to it.")
+    var replace = false
+
+    @Argument(help: "Peers (host[:port]).")
+    var peers: [String] = []
+
+    func validate() throws {
+        if peers.isEmpty && !replace { throw ValidationError("give at least one peer") }
+    }
+
+    func run() throws {
+        var form = peers.map { ("peer", $0) }
+        if replace { form.append(("replace", "true")) }
+        _ = try APIClient.expectOK(.POST, "/connect", form: form)
+    }
+}
+
+struct Forget: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop connecting to peers (existing connections stay).")
+
+    @Argument(help: "Peers (host[:port]).")
+    var peers: [String]
+
+    func run() throws {
+        _ = try APIClient.expectOK(.POST, "/forget", form: peers.map { ("peer", $0) })
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the router's status, or one part of it.")
+
+    enum Part: String, ExpressibleByArgument, CaseIterable {
+        case peers, connections, targets, ipam, dns
+    }
+
+    @Argument(help: "peers, connections, targets, ipam or dns.")
+    var part: Part?
+
+    @Flag(help: "Print JSON (the matching part of `weft report`).")
+    var json = false
+
+    func run() throws {
+        guard json else {
+            print(try APIClient.expectOK(.GET, "/status" + (part.map { "/\($0.rawValue)" } ?? "")), terminator: "")
+            return
+        }
+        let report = try APIClient.expectOK(.GET, "/report")
+        guard let part else {
+            print(report, terminator: "")
+            return
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any] else {
+            throw CLIError("the router sent a report that is not JSON")
+        }
+        guard let value = object[part.rawValue] else { throw CLIError("the router reports no \(part.rawValue)") }
+        let data = try JSONSerialization.data(withJSONObject: value,
+                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the router's full JSON report.")
+
+    func run() throws {
+        print(try APIClient.expectOK(.GET, "/report"), terminator: "")
+    }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop the router (its state stays).")
+
+    @OptionGroup var state: StateDirOption
+
+    func run() throws {
+        guard APIClient.isRunning else {
+            FileHandle.standardError.write(Data("weft: the router is not running\n".utf8))
+            return
+        }
+        _ = try APIClient.expectOK(.POST, "/stop")
+        try DaemonProcess.waitForExit(stateDir: state.path)
+    }
+}
+
+struct Reset: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop the router and delete its state (peer name and everything persisted).")
+
+    @OptionGroup var state: StateDirOption
+
+    func run() throws {
+        if APIClient.isRunning {
+            _ = try APIClient.expectOK(.DELETE, "/peer")
+            try DaemonProcess.waitForExit(stateDir: state.path)
+        }
+        let path = state.path
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw CLIError("cannot delete \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the CLI's and the router's versions.")
+
+    static let cli = "0.1.0"
+
+    func run() throws {
+        print("weft \(Self.cli)")
+        if let router = try? APIClient.expectOK(.GET, "/version") {
+            print("weftd \(router.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+}
+
+/// `--state-dir` for the commands that touch the state directory themselves.
+struct StateDirOption: ParsableArguments {
+    @Option(name: .customLong("state-dir"), help: "State directory (or env WEFT_STATE_DIR; default /var/lib/weft).")
+    var stateDir: String?
+
+    var path: String { stateDir ?? ProcessInfo.processInfo.environment["WEFT_STATE_DIR"] ?? "/var/lib/weft" }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+
+/// `weft`: the command line of a Weft router. Every command but `launch` talks to the running
+/// router through its local API; none links the router's internals.
+@main
+struct Weft: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weft",
+        abstract: "Weft: a decentralized mesh overlay network for containers.",
+        subcommands: [
+            Launch.self, Connect.self, Forget.self, Status.self, Report.self, Stop.self, Reset.self, Version.self,
+        ])
+
+    /// Runs a command; any error becomes one line on stderr and exit status 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                return
+            }
+            let full = (error as? CLIError)?.description ?? fullMessage(for: error)
+            let line = full.split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("weft: \(line.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+}

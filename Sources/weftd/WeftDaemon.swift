@@ -1,0 +1,67 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import WeftOptions
+import WeftRouter
+
+/// `weftd`: the router daemon. `weft launch` starts it in the background; it runs in the
+/// network namespace it was started in until `weft stop`, `weft reset` or SIGTERM.
+@main
+struct WeftDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weftd", abstract: "The Weft router daemon (started by `weft launch`).")
+
+    @OptionGroup var options: RouterOptions
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if let daemon = command as? WeftDaemon {
+                try await daemon.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                return
+            }
+            let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("weftd: \(message.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    func run() async throws {
+        setsid()  // leave the launching shell's session: a Ctrl-C there must not stop the router
+        let level = Logger.Level(rawValue: options.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "weftd")
+
+        let configuration = try RouterConfiguration(options: options, environment: ProcessInfo.processInfo.environment)
+        let state = configuration.stateDirectory
+        try state.write("weftd.pid", Data("\(getpid())\n".utf8))
+        defer { state.remove("weftd.pid") }
+
+        let router = Router(configuration: configuration, logger: logger, registry: registry)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { router.requestStop() }
+            source.resume()
+            sources.append(source)
+        }
+        try await router.run()
+        sources.forEach { $0.cancel() }
+    }
+}

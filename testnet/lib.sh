@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Weft testnet: hosts are network namespaces on an underlay bridge that lives in its own
+# namespace. Addresses come from 198.18.0.0/15; no namespace has a default route or any link
+# to the machine's interfaces; nothing is created in the root namespace. Source this file,
+# call tn_setup N, and everything is torn down on exit (also after a failure or Ctrl-C).
+#
+#   tn_setup N            hosts h1..hN (198.18.0.1..N/24) on the underlay
+#   tn_exec I CMD...      run CMD in host I with its own WEFT_STATE_DIR
+#   tn_weft I ARGS...     run the weft CLI in host I
+#   tn_ip I               host I's underlay address
+#   tn_cut I J / tn_restore I J   drop / restore underlay traffic between hosts I and J (nftables)
+#   tn_container I NAME   a container namespace for host I (attached later with weft attach)
+#   tn_teardown           stop routers, delete namespaces (runs by itself on exit)
+
+set -u
+TN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TN_BIN=${TN_BIN:-$TN_ROOT/.build/debug}
+TN_ID=${TN_ID:-$$}
+TN_PREFIX="wft${TN_ID}-"
+TN_RUN="$TN_ROOT/testnet/.run/$TN_ID"
+TN_HOSTS=0
+TN_CONTAINERS=()
+
+tn_ns() { echo "${TN_PREFIX}h$1"; }
+tn_ip() { echo "198.18.0.$1"; }
+tn_state() { echo "$TN_RUN/h$1"; }
+
+tn_log() { printf '[testnet] %s\n' "$*" >&2; }
+
+tn_setup() {
+    local n=$1 i
+    [ "$(id -u)" = 0 ] || { echo "testnet needs root (network namespaces)" >&2; exit 1; }
+    trap tn_teardown EXIT
+    trap 'exit 130' INT TERM
+    mkdir -p "$TN_RUN"
+    ip netns add "${TN_PREFIX}ul"
+    ip -n "${TN_PREFIX}ul" link set lo up
+    ip -n "${TN_PREFIX}ul" link add br0 type bridge
+    ip -n "${TN_PREFIX}ul" link set br0 up
+    for i in $(seq 1 "$n"); do tn_add_host "$i"; done
+}
+
+tn_add_host() {
+    local i=$1 ns
+    ns=$(tn_ns "$i")
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "${TN_PREFIX}ul" link add "h$i" type veth peer name eth0 netns "$ns"
+    ip -n "${TN_PREFIX}ul" link set "h$i" master br0 up
+    ip -n "$ns" addr add "$(tn_ip "$i")/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    mkdir -p "$(tn_state "$i")"
+    [ "$i" -gt "$TN_HOSTS" ] && TN_HOSTS=$i
+    return 0
+}
+
+tn_exec() {
+    local i=$1; shift
+    WEFT_STATE_DIR="$(tn_state "$i")" PATH="$TN_BIN:$PATH" ip netns exec "$(tn_ns "$i")" "$@"
+}
+
+tn_weft() {
+    local i=$1; shift
+    tn_exec "$i" "$TN_BIN/weft" "$@"
+}
+
+# Launch a router on host I with nickname hI; extra args follow.
+tn_launch() {
+    local i=$1; shift
+    tn_weft "$i" launch --nickname "h$i" "$@"
+}
+
+tn_cut() {
+    local a=$1 b=$2
+    tn_cut_one "$a" "$b"; tn_cut_one "$b" "$a"
+}
+
+tn_cut_one() {
+    local i=$1 j=$2 t="tn_cut_$2"
+    tn_exec "$i" nft -f - <<NFT
+table inet $t {
+    chain in { type filter hook input priority 0; ip saddr $(tn_ip "$j") drop; }
+    chain out { type filter hook output priority 0; ip daddr $(tn_ip "$j") drop; }
+}
+NFT
+    # Existing connections must notice: drop established TCP too (the rules above do).
+}
+
+tn_restore() {
+    local a=$1 b=$2
+    tn_exec "$a" nft delete table inet "tn_cut_$b" 2>/dev/null || true
+    tn_exec "$b" nft delete table inet "tn_cut_$a" 2>/dev/null || true
+}
+
+tn_container() {
+    local i=$1 name=$2 ns="${TN_PREFIX}c-$2"
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    TN_CONTAINERS+=("$ns")
+    echo "$ns"
+}
+
+# Stop host I's router by its pid file (only processes this run started).
+tn_kill() {
+    local i=$1 sig=${2:-TERM} pidfile pid
+    pidfile="$(tn_state "$i")/weftd.pid"
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    [ "$sig" = KILL ] && rm -f "$pidfile"
+    return 0
+}
+
+tn_teardown() {
+    local i ns
+    trap - EXIT INT TERM
+    for i in $(seq 1 "$TN_HOSTS"); do tn_kill "$i" TERM; done
+    for ns in "${TN_CONTAINERS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in $(ip netns list | awk '{print $1}' | grep "^${TN_PREFIX}" || true); do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    if [ -n "${TN_KEEP_LOGS:-}" ]; then tn_log "logs kept in $TN_RUN"; else rm -rf "$TN_RUN"; fi
+    rmdir "$TN_ROOT/testnet/.run" 2>/dev/null || true
+}
+
+# Wait until CMD succeeds, up to SECONDS (default 20); returns 1 on timeout.
+tn_wait() {
+    local timeout=$1; shift
+    local end=$((SECONDS + timeout))
+    while [ $SECONDS -lt $end ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# Number of peers host I knows (from its JSON report).
+tn_peer_count() {
+    tn_weft "$1" report | jq '.peers | length'
+}
+
+# Number of established connections of host I.
+tn_established() {
+    tn_weft "$1" report | jq '[.connections[] | select(.state == "established")] | length'
+}
+
+# True when every host 1..N knows N peers and has N-1 established connections.
+tn_full_mesh() {
+    local n=$1 i
+    for i in $(seq 1 "$n"); do
+        [ "$(tn_peer_count "$i" 2>/dev/null)" = "$n" ] || return 1
+        [ "$(tn_established "$i" 2>/dev/null)" = "$((n - 1))" ] || return 1
+    done
+}
