@@ -153,3 +153,45 @@ tn_full_mesh() {
         [ "$(tn_established "$i" 2>/dev/null)" = "$((n - 1))" ] || return 1
     done
 }
+
+# Assert that CMD succeeds; on failure print what was expected and end the scenario.
+tn_check() {
+    local what=$1; shift
+    if "$@"; then tn_log "ok: $what"; else echo "FAIL: $what" >&2; tn_dump; exit 1; fi
+}
+
+# Assert that CMD succeeds within SECONDS.
+tn_check_within() {
+    local timeout=$1 what=$2; shift 2
+    if tn_wait "$timeout" "$@"; then tn_log "ok: $what"; else echo "FAIL: $what (waited ${timeout}s)" >&2; tn_dump; exit 1; fi
+}
+
+# On failure: each host's status and last log lines.
+tn_dump() {
+    local i
+    for i in $(seq 1 "$TN_HOSTS"); do
+        echo "--- h$i status" >&2
+        tn_weft "$i" status >&2 2>&1 || true
+        tn_weft "$i" status connections >&2 2>&1 || true
+        echo "--- h$i log (tail)" >&2
+        tail -n 15 "$(tn_state "$i")/weftd.log" >&2 2>/dev/null || true
+    done
+}
+
+# Peer name of host I.
+tn_name() { tn_weft "$1" report | jq -r '.router.name'; }
+
+# Next hop of host I towards peer name NAME ("null" if unreachable).
+tn_next_hop() { tn_weft "$1" report | jq -r --arg n "$2" '.routes.unicast[$n]'; }
+
+# True when host I lists a peer with nickname NICK.
+tn_knows() { tn_weft "$1" report | jq -e --arg n "$2" '[.peers[] | select(.nickname == $n)] | length == 1' >/dev/null; }
+
+# Send raw bytes (printf format) to TCP IP:PORT from host I, keeping the socket open HOLD s.
+tn_send_raw() {
+    local i=$1 ip=$2 port=$3 fmt=$4 hold=${5:-0}
+    tn_exec "$i" bash -c "exec 3<>/dev/tcp/$ip/$port && printf '$fmt' >&3 && sleep $hold; exec 3>&-" 2>/dev/null || true
+}
+
+# GET PATH from host I's local API.
+tn_http() { tn_exec "$1" curl -sf "http://127.0.0.1:6784$2"; }

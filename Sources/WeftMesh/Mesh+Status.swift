@@ -46,7 +46,7 @@ extension Mesh {
                     peer: nil, nickname: nil, address: origin.remoteAddress, outbound: origin.outbound,
                     state: "pending", encrypted: configuration.password != nil, info: nil))
             }
-            for t in s.targets.targets.values where t.state == .failed {
+            for t in s.targets.targets.values where t.state == .failed && !t.permanent {
                 connections.append(MeshStatus.Connection(
                     peer: t.peer, nickname: nil, address: t.address, outbound: true, state: "failed",
                     encrypted: configuration.password != nil, info: t.lastError))

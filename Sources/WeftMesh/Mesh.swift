@@ -375,6 +375,10 @@ extension Mesh: PeerConnectionDelegate {
 
     func received(_ message: MeshMessage, on connection: EstablishedConnection) {
         let from = connection.remote.name
+        if logger.logLevel <= .trace, case let .gossip(channel, _, payload) = message, channel == MeshNode.topologyChannel {
+            var copy = payload
+            logger.trace("topology from \(from): \(String(describing: try? TopologyMessage.decode(&copy)))")
+        }
         withNode { node in node.receive(message, from: from) }
     }
 

@@ -151,16 +151,17 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         let established = EstablishedConnection(
             origin: origin, remote: remote, connectionUID: connectionID ^ remote.connectionID,
             keys: keys, version: version, channel: context.channel)
-        if delegate.handshakeSucceeded(established) != nil {
-            // The mesh has logged and counted the refusal; close without reporting it again.
-            phase = .closed
-            handshakeTimer?.cancel()
-            context.close(promise: nil)
-            return
-        }
+        // Established before the mesh hears of it: its first sends (the state exchange) are
+        // written from inside the call below, on this event loop.
         connection = established
         phase = .established
         handshakeTimer?.cancel()
+        if delegate.handshakeSucceeded(established) != nil {
+            // The mesh has logged and counted the refusal; close without reporting it again.
+            phase = .closed
+            context.close(promise: nil)
+            return
+        }
         startHeartbeat(context: context)
     }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The demo: four hosts in network namespaces. h1 starts alone; h2 and h3 know only h1; h4 knows
+# only h3 and cannot reach h1 at all (its underlay link to h1 is cut). Gossip spreads the
+# topology, every router connects to every peer it can, and h1 reaches h4 through a relay.
+set -eu
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "run as root: the demo creates network namespaces" >&2; exit 1; }
+testnet/install-deps.sh
+swift build 2>&1 | tail -n 1
+source testnet/lib.sh
+tn_setup 4
+tn_cut 1 4
+echo "== launching 4 routers (h4's underlay to h1 is cut)"
+for i in 1 2 3 4; do
+    case $i in 1) peers=();; 4) peers=("$(tn_ip 3)");; *) peers=("$(tn_ip 1)");; esac
+    printf 'h%s: %s\n' "$i" "$(tn_launch "$i" --password demo-secret "${peers[@]}")"
+done
+mesh_formed() { for i in 1 2 3 4; do [ "$(tn_peer_count "$i")" = 4 ] || return 1; done; }
+start=$SECONDS
+tn_wait 30 mesh_formed || { echo "the mesh did not form"; tn_dump; exit 1; }
+echo "== every router knows all 4 peers after $((SECONDS - start)) s"
+echo; echo "== weft status (h1)"; tn_weft 1 status
+echo; echo "== weft status peers (h1)"; tn_weft 1 status peers
+echo; echo "== weft status connections (h1)"; tn_weft 1 status connections
+echo; echo "== unicast routes of h1 (destination -> next hop)"
+tn_weft 1 report | jq -r '.peers as $p | .routes.unicast | to_entries[] | .key as $k | .value as $v |
+    "  \($k)(\([$p[] | select(.name == $k)][0].nickname)) -> \($v)(\([$p[] | select(.name == $v)][0].nickname))"'
+echo; echo "demo finished; tearing down"
