@@ -57,12 +57,16 @@ public struct MeshNode: Sendable {
 
     // MARK: connections
 
-    /// A connection finished its handshake. Exchanges digests and complete channel state with
-    /// the new neighbour, and queues our changed connection set for gossip.
+    /// A connection finished its handshake: queues our changed connection set for gossip and
+    /// starts a state exchange with the new neighbour (a digest each way, then only what either
+    /// side lacks), so a neighbour that missed gossip catches up at once.
     public mutating func connectionUp(_ connection: ConnectionSummary, remoteUID: UInt64) -> Output {
-        topology.noteIncarnation(of: connection.remote, uid: remoteUID)
+        let stale = topology.noteIncarnation(of: connection.remote, uid: remoteUID)
         neighbours[connection.remote] = connection
         var out = localConnectionsChanged()
+        if let stale {
+            out.sends.append((connection.remote, Self.topologyGossip(.update([stale.fullUpdate]), from: identity.name)))
+        }
         out.sends += stateExchange(with: connection.remote)
         return out
     }
@@ -114,13 +118,21 @@ public struct MeshNode: Sendable {
 
     // MARK: timers
 
-    /// Sends the queued topology changes to a random subset of neighbours.
+    /// Sends the queued topology changes: our own to every neighbour (the first hop of an
+    /// epidemic must not skip anyone), those we relay to a random subset of neighbours.
     public mutating func flush() -> Output {
         var out = Output()
         guard !pending.isEmpty else { return out }
-        let entries = pending.values.sorted { $0.name < $1.name }
+        if let own = pending.removeValue(forKey: identity.name) {
+            for hop in neighbours.keys.sorted() {
+                out.sends.append((hop, Self.topologyGossip(.update([own]), from: identity.name)))
+            }
+        }
+        let relayed = pending.values.sorted { $0.name < $1.name }
         pending.removeAll()
-        out.sends = gossipSends(channel: Self.topologyChannel, payloads: Self.encodeUpdates(entries), excluding: nil)
+        if !relayed.isEmpty {
+            out.sends += gossipSends(channel: Self.topologyChannel, payloads: Self.encodeUpdates(relayed), excluding: nil)
+        }
         return out
     }
 

@@ -44,10 +44,14 @@ public struct Topology: Sendable, Equatable {
     }
 
     /// Forgets what we hold about `name` when a live connection proves it runs as incarnation
-    /// `uid` and we hold another: the new incarnation's own report replaces it.
-    public mutating func noteIncarnation(of name: PeerName, uid: UInt64) {
-        guard name != localName, let known = peers[name], known.uid != uid else { return }
+    /// `uid` and we hold another: the new incarnation's own report replaces it. Returns the
+    /// stale entry, which the caller hands to the new incarnation so it can move its version
+    /// past it (peers that still hold the stale entry would otherwise keep it as newer).
+    @discardableResult
+    public mutating func noteIncarnation(of name: PeerName, uid: UInt64) -> PeerEntry? {
+        guard name != localName, let known = peers[name], known.uid != uid else { return nil }
         peers[name] = nil
+        return known
     }
 
     /// Merges gossip. See `MergeResult`.
