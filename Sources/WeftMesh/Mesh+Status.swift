@@ -58,7 +58,7 @@ extension Mesh {
                 connLimit: configuration.connLimit, discovery: configuration.discovery,
                 protocolRange: ProtocolHeader.ours.minVersion...ProtocolHeader.ours.maxVersion,
                 peers: s.node.topology.peers.values.sorted { $0.name < $1.name },
-                unicast: s.node.routes.unicast,
+                unicast: s.node.currentRoutes().unicast,
                 connections: connections,
                 targets: s.targets.targets.values.sorted { $0.address < $1.address })
         }

@@ -11,7 +11,9 @@ public struct MeshNode: Sendable {
 
     public let identity: PeerIdentity
     public private(set) var topology: Topology
-    public private(set) var routes: Routes
+    /// Routes for the current topology, computed on first use after a change (a burst of
+    /// changes costs one computation, not one per change).
+    private var cachedRoutes: Routes?
     /// Our established connections, by remote peer.
     public private(set) var neighbours: [PeerName: ConnectionSummary] = [:]
     private var channels: [String: any GossipChannel] = [:]
@@ -46,8 +48,18 @@ public struct MeshNode: Sendable {
     public init(identity: PeerIdentity, seed: UInt64) {
         self.identity = identity
         topology = Topology(local: identity)
-        routes = Routes(topology: topology)
         rng = SplitMix64(seed: seed)
+    }
+
+    /// The routes of the current topology.
+    public var routes: Routes { cachedRoutes ?? Routes(topology: topology) }
+
+    /// The routes of the current topology, kept until the next change.
+    public mutating func currentRoutes() -> Routes {
+        if let cachedRoutes { return cachedRoutes }
+        let routes = Routes(topology: topology)
+        cachedRoutes = routes
+        return routes
     }
 
     /// Registers a gossip channel (IPAM, DNS) by its name.
@@ -102,14 +114,14 @@ public struct MeshNode: Sendable {
                 do { try channels[channel]?.receiveUnicast(payload, from: source) } catch {
                     out.rejected.append("\(channel) unicast from \(source): \(error)")
                 }
-            } else if let hop = routes.unicast[destination] {
+            } else if let hop = currentRoutes().unicast[destination] {
                 out.sends.append((hop, message))
             }
         case let .broadcast(channel, source, payload):
             do { try channels[channel]?.receiveBroadcast(payload, from: source) } catch {
                 out.rejected.append("\(channel) broadcast from \(source): \(error)")
             }
-            for hop in routes.broadcastNextHops(from: source) where hop != neighbour {
+            for hop in currentRoutes().broadcastNextHops(from: source) where hop != neighbour {
                 out.sends.append((hop, message))
             }
         }
@@ -154,19 +166,19 @@ public struct MeshNode: Sendable {
     }
 
     /// Sends `payload` to `destination` along unicast routes; returns no sends if unreachable.
-    public func unicast(channel: String, to destination: PeerName, payload: ByteBuffer) -> Output {
+    public mutating func unicast(channel: String, to destination: PeerName, payload: ByteBuffer) -> Output {
         var out = Output()
-        if let hop = routes.unicast[destination] {
+        if let hop = currentRoutes().unicast[destination] {
             out.sends.append((hop, .unicast(channel: channel, source: identity.name, destination: destination, payload: payload)))
         }
         return out
     }
 
     /// Sends `payload` to every reachable peer along our broadcast tree.
-    public func broadcast(channel: String, payload: ByteBuffer) -> Output {
+    public mutating func broadcast(channel: String, payload: ByteBuffer) -> Output {
         var out = Output()
         let message = MeshMessage.broadcast(channel: channel, source: identity.name, payload: payload)
-        out.sends = routes.broadcastNextHops(from: identity.name).map { ($0, message) }
+        out.sends = currentRoutes().broadcastNextHops(from: identity.name).map { ($0, message) }
         return out
     }
 
@@ -174,11 +186,13 @@ public struct MeshNode: Sendable {
 
     private mutating func localConnectionsChanged() -> Output {
         var out = Output()
+        var lost = false
         if let delta = topology.setLocalConnections(Array(neighbours.values)) {
             enqueue(delta)
             out.flushNeeded = true
+            lost = !delta.removals.isEmpty
         }
-        out.append(topologyMaintenance())
+        out.append(topologyMaintenance(lostConnections: lost))
         return out
     }
 
@@ -198,7 +212,11 @@ public struct MeshNode: Sendable {
             if !result.needWhole.isEmpty {
                 out.sends.append((neighbour, Self.topologyGossip(.request(result.needWhole), from: identity.name)))
             }
-            if !result.changed.isEmpty { out.append(topologyMaintenance()) }
+            if !result.changed.isEmpty {
+                // A whole entry may drop connections as well as a delta's removals.
+                let lost = result.changed.contains { $0.isFull || !$0.removals.isEmpty }
+                out.append(topologyMaintenance(lostConnections: lost))
+            }
         case let .request(names):
             for p in Self.encodeUpdates(topology.wholeEntries(names)) {
                 out.sends.append((neighbour, .gossip(channel: Self.topologyChannel, source: identity.name, payload: p)))
@@ -215,14 +233,16 @@ public struct MeshNode: Sendable {
         return out
     }
 
-    /// Garbage-collects unreachable peers and recomputes routes.
-    private mutating func topologyMaintenance() -> Output {
+    /// After a topology change: drops the cached routes and, when connections were lost (only
+    /// a loss can strand a peer), garbage-collects the peers we can no longer reach.
+    private mutating func topologyMaintenance(lostConnections: Bool) -> Output {
         var out = Output()
-        out.removedPeers = topology.garbageCollect()
-        for gone in out.removedPeers { pending[gone] = nil }
-        let newRoutes = Routes(topology: topology)
+        if lostConnections {
+            out.removedPeers = topology.garbageCollect()
+            for gone in out.removedPeers { pending[gone] = nil }
+        }
+        cachedRoutes = nil
         out.topologyChanged = true
-        routes = newRoutes
         return out
     }
 
