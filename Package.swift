@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .executable(name: "weftd", targets: ["weftd"]),
         .executable(name: "weft", targets: ["weft"]),
+        // For the fuzz package in Fuzz/.
+        .library(name: "WeftMeshFuzzing", targets: ["WeftMeshFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -86,6 +88,11 @@ let package = Package(
                 "WeftMesh",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WeftMeshFuzzing",
+            dependencies: ["WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -119,3 +119,14 @@ import Testing
         #expect(throws: HandshakeFailure.badMagic) { try ProtocolHeader(bytes: Array("WAVE\u{1}\u{1}\0\0".utf8)) }
     }
 }
+
+extension DecoderRobustnessTests {
+    /// Found by the fuzzer: a string that is not UTF-8 is refused, not repaired (a repaired
+    /// string re-encodes to other, possibly over-long, bytes).
+    @Test func invalidUTF8IsRefused() {
+        var b = ByteBuffer()
+        b.writeInteger(UInt16(2), endianness: .big)
+        b.writeBytes([0xE2, 0x28])
+        #expect(throws: WireError.invalid("UTF-8 in nickname")) { try b.readWireString(field: "nickname") }
+    }
+}

@@ -81,7 +81,6 @@ public enum MeshMessage: Sendable, Equatable {
     private static func readChannel(_ buffer: inout ByteBuffer) throws(WireError) -> String {
         let length = Int(try buffer.readWireInteger(as: UInt8.self))
         guard length <= maxChannelName else { throw .tooLong(field: "channel", length: length, limit: maxChannelName) }
-        guard let name = buffer.readString(length: length) else { throw .truncated }
-        return name
+        return try buffer.readValidUTF8(length: length, field: "channel")
     }
 }

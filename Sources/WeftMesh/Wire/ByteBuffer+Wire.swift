@@ -25,7 +25,14 @@ extension ByteBuffer {
     public mutating func readWireString(field: String, limit: Int = 1024) throws(WireError) -> String {
         let length = Int(try readWireInteger(as: UInt16.self))
         guard length <= limit else { throw .tooLong(field: field, length: length, limit: limit) }
-        guard let s = readString(length: length) else { throw .truncated }
+        return try readValidUTF8(length: length, field: field)
+    }
+
+    /// `length` bytes that must be valid UTF-8 (repairing them would change what the sender
+    /// signed off on and what a re-encoding produces).
+    public mutating func readValidUTF8(length: Int, field: String) throws(WireError) -> String {
+        guard let bytes = readBytes(length: length) else { throw .truncated }
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw .invalid("UTF-8 in \(field)") }
         return s
     }
 

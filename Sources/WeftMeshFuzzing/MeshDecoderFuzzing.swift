@@ -1,0 +1,36 @@
+import NIOCore
+import WeftMesh
+
+/// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
+/// key hello, features, messages, topology payloads). Used by the libFuzzer target in `Fuzz/`;
+/// a decoder that traps on any input is a bug.
+public enum MeshDecoderFuzzing {
+    public static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let buffer = ByteBuffer(bytes: bytes)
+        var decoder = MeshFrameDecoder(maxFrameSize: 1 << 16)
+        var stream = buffer
+        while let frame = try? decoder.next(&stream) {
+            guard case let .frame(payload) = frame else { continue }
+            decodeFrame(payload)
+        }
+        decodeFrame(buffer)
+        _ = try? ProtocolHeader(bytes: Array(bytes.prefix(ProtocolHeader.size)))
+    }
+
+    static func decodeFrame(_ payload: ByteBuffer) {
+        var a = payload, b = payload, c = payload
+        _ = try? KeyHello.decode(&a)
+        _ = try? HandshakeFeatures.decode(&b)
+        if let message = try? MeshMessage.decode(&c), case let .gossip(_, _, inner) = message {
+            var d = inner
+            if let topology = try? TopologyMessage.decode(&d) {
+                // What decodes must survive a round trip.
+                var encoded = ByteBuffer()
+                topology.encode(into: &encoded)
+                guard (try? TopologyMessage.decode(&encoded)) == topology else { fatalError("round trip changed \(topology)") }
+            }
+        }
+        var e = payload
+        _ = try? TopologyMessage.decode(&e)
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer target over the mesh decoders for a fixed budget (default 60 s), with
+# AddressSanitizer. Crashing inputs land in Fuzz/crashes/ (kept out of git).
+#   testnet/fuzz.sh [SECONDS]
+set -eu
+cd "$(dirname "$0")/../Fuzz"
+seconds=${1:-60}
+swift build -c release --sanitize=fuzzer --sanitize=address --product FuzzMeshDecoders 2>&1 | tail -n 1
+mkdir -p corpus crashes
+# Seeds: a valid header followed by framed messages.
+printf 'WEFT\001\001\000\000\000\000\000\001\000' > corpus/seed-header
+SWIFT_BACKTRACE=enable=no exec .build/release/FuzzMeshDecoders corpus -max_total_time="$seconds" -artifact_prefix=crashes/ -print_final_stats=1
