@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 public import WeftMesh
 
 /// Many `MeshNode`s joined by an in-memory transport: messages queue per round and are
@@ -79,6 +79,29 @@ public struct InMemoryMesh {
         let start = rounds
         while rounds - start < limit, step() {}
         return rounds - start
+    }
+
+    /// Registers `channel` on peer `name`.
+    public mutating func register(_ channel: any GossipChannel, on name: PeerName) {
+        nodes[name]?.register(channel)
+    }
+
+    /// Peer `name` gossips `payload` on `channel`.
+    public mutating func gossip(from name: PeerName, channel: String, payload: ByteBuffer) {
+        guard let out = nodes[name]?.gossip(channel: channel, payload: payload) else { return }
+        collect(out, from: name)
+    }
+
+    /// Peer `name` sends `payload` to `destination` along unicast routes.
+    public mutating func unicast(from name: PeerName, to destination: PeerName, channel: String, payload: ByteBuffer) {
+        guard let out = nodes[name]?.unicast(channel: channel, to: destination, payload: payload) else { return }
+        collect(out, from: name)
+    }
+
+    /// Peer `name` broadcasts `payload` on `channel`.
+    public mutating func broadcast(from name: PeerName, channel: String, payload: ByteBuffer) {
+        guard let out = nodes[name]?.broadcast(channel: channel, payload: payload) else { return }
+        collect(out, from: name)
     }
 
     /// Runs one periodic anti-entropy round on every node.
