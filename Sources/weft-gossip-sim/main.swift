@@ -59,7 +59,7 @@ let sizes = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 say("| N | graph | edges | formation: rounds | messages | bytes | change: rounds | messages | bytes | bytes/(N·log2 N) | consistent |")
 say("|---|---|---|---|---|---|---|---|---|---|---|")
 for n in sizes.isEmpty ? [100, 1000] : sizes {
-    for degree in n <= 100 ? [n - 1, 8] : [8, 16] {
+    for degree in n <= 100 ? [n - 1, 8] : [8] {
         var rng = SplitMix64(seed: UInt64(n * 1000 + degree))
         let graph = Graph.random(n: n, degree: degree, rng: &rng)
         var mesh = InMemoryMesh()

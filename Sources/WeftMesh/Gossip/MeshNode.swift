@@ -212,11 +212,7 @@ public struct MeshNode: Sendable {
             if !result.needWhole.isEmpty {
                 out.sends.append((neighbour, Self.topologyGossip(.request(result.needWhole), from: identity.name)))
             }
-            if !result.changed.isEmpty {
-                // A whole entry may drop connections as well as a delta's removals.
-                let lost = result.changed.contains { $0.isFull || !$0.removals.isEmpty }
-                out.append(topologyMaintenance(lostConnections: lost))
-            }
+            if !result.changed.isEmpty { out.append(topologyMaintenance(lostConnections: result.lostConnections)) }
         case let .request(names):
             for p in Self.encodeUpdates(topology.wholeEntries(names)) {
                 out.sends.append((neighbour, .gossip(channel: Self.topologyChannel, source: identity.name, payload: p)))

@@ -17,6 +17,8 @@ public struct Topology: Sendable, Equatable {
         public var needWhole: [PeerName] = []
         /// True when our own entry had to move past a stale incarnation of ourselves.
         public var localBumped = false
+        /// True when some peer lost a connection (only then can a peer become unreachable).
+        public var lostConnections = false
     }
 
     public init(local: PeerIdentity) {
@@ -76,11 +78,15 @@ public struct Topology: Sendable, Equatable {
             }
             guard known.isOlder(thanVersion: e.version, uid: e.uid) else { continue }
             if e.isFull {
-                peers[e.name] = PeerEntry(e)
+                let entry = PeerEntry(e)
+                result.lostConnections = result.lostConnections
+                    || known.connections.keys.contains { entry.connections[$0] == nil }
+                peers[e.name] = entry
                 result.changed.append(e)
             } else if e.uid == known.uid, e.baseVersion <= known.version {
                 // A delta (base, v] brings any state at a version in [base, v] to v.
                 var entry = known
+                result.lostConnections = result.lostConnections || e.removals.contains { known.connections[$0] != nil }
                 for r in e.removals { entry.connections[r] = nil }
                 for u in e.upserts { entry.connections[u.remote] = u }
                 entry.version = e.version
