@@ -146,26 +146,7 @@ public final class Mesh: Sendable {
 
     /// `host` → `host:port` with the default port; `[v6]:port` and `host:port` stay.
     public func normalise(_ peer: String) -> String {
-        Self.split(peer, defaultPort: configuration.port).map { "\($0.host.contains(":") ? "[\($0.host)]" : $0.host):\($0.port)" } ?? peer
-    }
-
-    static func split(_ address: String, defaultPort: Int) -> (host: String, port: Int)? {
-        if address.hasPrefix("[") {
-            guard let close = address.firstIndex(of: "]") else { return nil }
-            let host = String(address[address.index(after: address.startIndex)..<close])
-            let rest = address[address.index(after: close)...]
-            if rest.isEmpty { return (host, defaultPort) }
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
-            return (host, port)
-        }
-        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1: return address.isEmpty ? nil : (address, defaultPort)
-        case 2:
-            guard !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
-            return (String(parts[0]), port)
-        default: return (address, defaultPort)  // a bare IPv6 address
-        }
+        PeerAddress(peer, defaultPort: configuration.port)?.description ?? peer
     }
 
     private func dialDueTargets() {
@@ -179,7 +160,7 @@ public final class Mesh: Sendable {
     }
 
     private func dial(_ target: String) {
-        guard let (host, port) = Self.split(target, defaultPort: configuration.port) else {
+        guard let address = PeerAddress(target, defaultPort: configuration.port) else {
             state.withLock { s in
                 s.targets.failed(target, reason: "not an address", permanent: true, now: Self.now(), rng: &s.rng)
             }
@@ -198,7 +179,7 @@ public final class Mesh: Sendable {
                         PeerConnectionHandler(settings: settings, origin: origin, delegate: self))
                 }
             }
-            .connect(host: host, port: port)
+            .connect(host: address.host, port: address.port)
             .whenFailure { [self] error in
                 self.state.withLock { s in
                     s.pending[target] = nil
@@ -297,9 +278,9 @@ public final class Mesh: Sendable {
         let me = configuration.identity.name
         for entry in s.node.topology.peers.values {
             for c in entry.connections.values where c.remote != me && s.live[c.remote] == nil {
-                guard let (host, port) = Self.split(c.address, defaultPort: configuration.port) else { continue }
-                let address = normalise("\(host.contains(":") ? "[\(host)]" : host):\(c.outbound ? port : configuration.port)")
-                candidates[address] = c.remote
+                guard var address = PeerAddress(c.address, defaultPort: configuration.port) else { continue }
+                if !c.outbound { address.port = configuration.port }
+                candidates[address.description] = c.remote
             }
         }
         s.targets.setDiscovered(candidates, now: Self.now())

@@ -77,7 +77,9 @@ public final class Router: Sendable {
             return .text(Self.version + "\n")
         case (.POST, ["connect"]):
             let peers = request.values("peer")
-            if let bad = peers.first(where: { !isAddress($0) }) { return .error("'\(bad)' is not a peer address") }
+            if let bad = peers.first(where: { PeerAddress($0, defaultPort: configuration.mesh.port) == nil }) {
+                return .error("'\(bad)' is not a peer address (host[:port])")
+            }
             mesh.connect(peers, replace: request.values("replace").contains("true"))
             return .text("")
         case (.POST, ["forget"]):
@@ -89,10 +91,6 @@ public final class Router: Sendable {
         default:
             return .error("no such call: \(request.method) /\(request.path.joined(separator: "/"))", .notFound)
         }
-    }
-
-    private func isAddress(_ peer: String) -> Bool {
-        !peer.isEmpty && peer.utf8.count <= 255 && !peer.contains(where: { $0.isWhitespace || $0 == "/" })
     }
 
     func report() -> String {

@@ -55,9 +55,28 @@ func median(_ xs: [Int]) -> Int { xs.sorted()[xs.count / 2] }
 /// Prints a line at once (stdout may be a pipe).
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
+/// What one change cost.
+struct Sample {
+    var rounds: Int
+    var messages: Int
+    var bytes: Int
+}
+
+/// "rounds | messages | bytes | bytes/(N·log2 N)", medians of `samples`.
+func summary(_ samples: [Sample], n: Int) -> String {
+    let bytes = median(samples.map(\.bytes))
+    let nlogn = Double(n) * log2(Double(n))
+    let ratio = Int((Double(bytes) / nlogn).rounded())
+    let rounds = median(samples.map(\.rounds))
+    let messages = median(samples.map(\.messages))
+    return "\(rounds) | \(messages) | \(bytes) | \(ratio)"
+}
+
 let sizes = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-say("| N | graph | edges | formation: rounds | messages | bytes | change: rounds | messages | bytes | bytes/(N·log2 N) | consistent |")
-say("|---|---|---|---|---|---|---|---|---|---|---|")
+say("| N | graph | edges | formation rounds | formation messages | formation bytes "
+    + "| link down: rounds | messages | bytes | bytes/(N·log2 N) "
+    + "| link up: rounds | messages | bytes | bytes/(N·log2 N) | converged, routes loop-free |")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for n in sizes.isEmpty ? [100, 1000] : sizes {
     for degree in n <= 100 ? [n - 1, 8] : [8] {
         var rng = SplitMix64(seed: UInt64(n * 1000 + degree))
@@ -70,23 +89,26 @@ for n in sizes.isEmpty ? [100, 1000] : sizes {
             mesh.step()
         }
         mesh.run()
-        let formed = (mesh.rounds, mesh.messages, mesh.bytes, mesh.converged)
-        // Changes: a random connection goes down, then comes back.
-        var rounds: [Int] = [], messages: [Int] = [], bytes: [Int] = []
+        let formation = "\(mesh.rounds) | \(mesh.messages) | \(mesh.bytes)"
+        let formed = mesh.converged
+        // Changes: a random connection goes down, then comes back up (an up change includes the
+        // digest exchange every new connection starts with).
+        var down: [Sample] = []
+        var up: [Sample] = []
         for _ in 0..<10 {
             let (a, b) = graph.edges.randomElement(using: &rng)!
-            for up in [false, true] {
-                mesh.resetCounters()
-                if up { mesh.connect(name(a), name(b)) } else { mesh.disconnect(name(a), name(b)) }
-                rounds.append(mesh.run())
-                messages.append(mesh.messages)
-                bytes.append(mesh.bytes)
-            }
+            mesh.resetCounters()
+            mesh.disconnect(name(a), name(b))
+            let r1 = mesh.run()
+            down.append(Sample(rounds: r1, messages: mesh.messages, bytes: mesh.bytes))
+            mesh.resetCounters()
+            mesh.connect(name(a), name(b))
+            let r2 = mesh.run()
+            up.append(Sample(rounds: r2, messages: mesh.messages, bytes: mesh.bytes))
         }
-        let consistent = mesh.converged && formed.3 && routesConsistent(mesh, samples: 2000, rng: &rng)
-        let nlogn = Double(n) * log2(Double(n))
+        let consistent = formed && mesh.converged && routesConsistent(mesh, samples: 2000, rng: &rng)
         let label = degree >= n - 1 ? "full mesh" : "random, degree \(degree)"
-        say("| \(n) | \(label) | \(graph.edges.count) | \(formed.0) | \(formed.1) | \(formed.2) | \(median(rounds)) "
-            + "| \(median(messages)) | \(median(bytes)) | \(String(format: "%.1f", Double(median(bytes)) / nlogn)) | \(consistent) |")
+        let changes = summary(down, n: n) + " | " + summary(up, n: n)
+        say("| \(n) | " + label + " | \(graph.edges.count) | " + formation + " | " + changes + " | \(consistent) |")
     }
 }
