@@ -13,8 +13,8 @@ full() {  # every host 1..N: N peers, N-1 established connections
     local n=$1 i m
     for i in $(seq 1 "$n"); do
         m=$(tn_exec "$i" curl -sf http://127.0.0.1:6784/metrics) || return 1
-        grep -q "^weft_peers $n\$" <<<"$m" || return 1
-        grep -q "^weft_connections{state=\"established\"} $((n - 1))\$" <<<"$m" || return 1
+        grep -Eq "^weft_peers $n(\.0)?\$" <<<"$m" || return 1
+        grep -Eq "^weft_connections\{state=\"established\"\} $((n - 1))(\.0)?\$" <<<"$m" || return 1
     done
 }
 
@@ -28,7 +28,11 @@ run_once() {  # prints seconds (3 decimals) for one run with N hosts
         tn_launch 1 >/dev/null 2>&1
         for i in $(seq 2 "$n"); do tn_launch "$i" "$(tn_ip 1)" >/dev/null 2>&1 & done
         wait
-        until full "$n"; do sleep 0.05; done
+        deadline=$((SECONDS + 60))
+        until full "$n"; do
+            [ $SECONDS -lt $deadline ] || { echo "no full mesh after 60 s" >&2; echo 999; exit 0; }
+            sleep 0.05
+        done
         end=$(date +%s.%N)
         echo "$end - $start" | bc -l | xargs printf '%.3f\n'
     )

@@ -33,10 +33,13 @@ public final class EstablishedConnection: Sendable {
         self.channel = channel
     }
 
-    /// Queues a message; safe from any thread (the write runs on the channel's event loop, in
-    /// the order of the calls).
+    /// Queues a message; safe from any thread and under the mesh's lock: the write always runs
+    /// later as a task on the channel's event loop, in the order of the calls, never inline
+    /// (an inline write that fails would close the channel and call back into the mesh while
+    /// it holds its lock).
     func send(_ message: MeshMessage) {
-        channel.writeAndFlush(message, promise: nil)
+        let channel = self.channel
+        channel.eventLoop.execute { channel.writeAndFlush(message, promise: nil) }
     }
 
     /// Closes the connection.
