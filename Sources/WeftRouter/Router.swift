@@ -69,6 +69,8 @@ public final class Router: Sendable {
             return .text(StatusText.connections(mesh.status()))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
+        case (.GET, ["status", "ipam"]), (.GET, ["status", "dns"]):
+            return .error("\(request.path[1] == "ipam" ? "IPAM" : "DNS") is not part of this router yet", .notImplemented)
         case (.GET, ["report"]):
             return .json(report())
         case (.GET, ["metrics"]):
