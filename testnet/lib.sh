@@ -195,3 +195,12 @@ tn_send_raw() {
 
 # GET PATH from host I's local API.
 tn_http() { tn_exec "$1" curl -sf "http://127.0.0.1:6784$2"; }
+
+# Launch routers on hosts 1..N (2..N told only h1; ARGS go to every launch) and wait for a
+# full mesh.
+tn_launch_mesh() {
+    local n=$1 i; shift
+    tn_launch 1 "$@" >/dev/null
+    for i in $(seq 2 "$n"); do tn_launch "$i" "$@" "$(tn_ip 1)" >/dev/null; done
+    tn_check_within 20 "full mesh of $n" tn_full_mesh "$n"
+}

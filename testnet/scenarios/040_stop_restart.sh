@@ -3,10 +3,7 @@
 # directory, so the same name), it rejoins the mesh.
 source "$(dirname "$0")/../lib.sh"
 tn_setup 3
-tn_launch 1 >/dev/null
-tn_launch 2 "$(tn_ip 1)" >/dev/null
-tn_launch 3 "$(tn_ip 1)" >/dev/null
-tn_check_within 20 "full mesh of 3" tn_full_mesh 3
+tn_launch_mesh 3
 name3=$(tn_name 3)
 tn_weft 3 stop
 tn_check "h3's API is gone after stop" bash -c "! ip netns exec $(tn_ns 3) curl -sf http://127.0.0.1:6784/status >/dev/null"

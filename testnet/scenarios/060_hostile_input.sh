@@ -3,10 +3,7 @@
 # 6783 leave the router running with its mesh intact; each is counted as a handshake failure.
 source "$(dirname "$0")/../lib.sh"
 tn_setup 4
-tn_launch 1 >/dev/null
-tn_launch 2 "$(tn_ip 1)" >/dev/null
-tn_launch 3 "$(tn_ip 1)" >/dev/null
-tn_check_within 20 "full mesh of 3" tn_full_mesh 3
+tn_launch_mesh 3
 h1=$(tn_ip 1)
 # host 4 has no router: it plays the attacker.
 tn_exec 4 bash -c "head -c 65536 /dev/urandom > /dev/tcp/$h1/6783" 2>/dev/null || true
