@@ -42,6 +42,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "WeftNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
         .target(
             name: "WeftOptions",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -98,6 +99,11 @@ let package = Package(
         .executableTarget(
             name: "weft-gossip-sim",
             dependencies: ["WeftMesh", "WeftTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftNetlinkTests",
+            dependencies: ["WeftNetlink"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
