@@ -42,6 +42,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "WeftIPAM", dependencies: ["WeftMesh"], swiftSettings: swiftSettings),
         .target(name: "WeftNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
         .target(
             name: "WeftOptions",
@@ -99,6 +100,11 @@ let package = Package(
         .executableTarget(
             name: "weft-gossip-sim",
             dependencies: ["WeftMesh", "WeftTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftIPAMTests",
+            dependencies: ["WeftIPAM", "WeftMesh"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
