@@ -191,12 +191,14 @@ public final class Mesh: Sendable {
 
     /// Accept-loop rate limit: a token per accepted connection.
     private func admit(_ address: String) -> Bool {
-        let ok = state.withLock { $0.accepts.take(now: Self.now()) }
+        let ok = state.withLock { s in
+            guard s.accepts.take(now: Self.now()) else { return false }
+            s.pending[address] = ConnectionOrigin(outbound: false, remoteAddress: address, target: nil)
+            return true
+        }
         if !ok {
             MeshMetrics.handshakeFailed(.rateLimited)
             logger.warning("refused \(address): \(HandshakeFailure.rateLimited)")
-        } else {
-            state.withLock { $0.pending[address] = ConnectionOrigin(outbound: false, remoteAddress: address, target: nil) }
         }
         return ok
     }
@@ -356,10 +358,6 @@ extension Mesh: PeerConnectionDelegate {
 
     func received(_ message: MeshMessage, on connection: EstablishedConnection) {
         let from = connection.remote.name
-        if logger.logLevel <= .trace, case let .gossip(channel, _, payload) = message, channel == MeshNode.topologyChannel {
-            var copy = payload
-            logger.trace("topology from \(from): \(String(describing: try? TopologyMessage.decode(&copy)))")
-        }
         withNode { node in node.receive(message, from: from) }
     }
 

@@ -23,17 +23,15 @@ public struct Ring: Hashable, Sendable {
     /// Every peer that agreed on the same peer set computes the same ring.
     public init(start: UInt32, end: UInt32, dividedAmong peers: [PeerName]) {
         self.init(start: start, end: end)
-        let owners = Array(Set(peers)).sorted()
-        guard !owners.isEmpty else { return }
         let size = UInt64(end - start)
+        // More peers than addresses: the surplus (last by name) gets nothing.
+        let owners = Array(Array(Set(peers)).sorted().prefix(Int(min(UInt64(peers.count), size))))
+        guard !owners.isEmpty else { return }
         entries = owners.indices.map { i in
             let from = UInt64(start) + size * UInt64(i) / UInt64(owners.count)
             let to = UInt64(start) + size * UInt64(i + 1) / UInt64(owners.count)
             return RingEntry(token: UInt32(from), owner: owners[i], version: 1, free: UInt32(to - from))
         }
-        // Equal tokens can only arise with more peers than addresses: keep the first.
-        var seen = Set<UInt32>()
-        entries = entries.filter { seen.insert($0.token).inserted }
     }
 
     /// True once the range has been divided.
@@ -77,6 +75,7 @@ public struct Ring: Hashable, Sendable {
 
     /// Merges another replica: per token, the higher version wins. Rings over another range
     /// are refused.
+    @discardableResult
     public mutating func merge(_ other: Ring) -> Bool {
         guard other.start == start, other.end == end else { return false }
         var byToken = Dictionary(uniqueKeysWithValues: entries.map { ($0.token, $0) })

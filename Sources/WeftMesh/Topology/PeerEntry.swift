@@ -23,9 +23,6 @@ public struct PeerEntry: Hashable, Sendable {
                       upserts: connections.values.sorted { $0.remote < $1.remote }, removals: [])
     }
 
-    /// True when a report at (`version`, `uid`) supersedes this entry: a higher version, or the
-    /// same version from a different incarnation with a higher UID (Weave's order).
-    func isOlder(thanVersion v: UInt64, uid u: UInt64) -> Bool {
-        v > version || (v == version && u > uid)
-    }
+    /// Name, UID and version: what orders reports of this peer, and a digest line.
+    var stamp: PeerVersion { PeerVersion(name: name, uid: uid, version: version) }
 }

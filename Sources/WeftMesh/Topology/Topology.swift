@@ -76,7 +76,7 @@ public struct Topology: Sendable, Equatable {
                 if e.isFull { peers[e.name] = PeerEntry(e); result.changed.append(e) } else { result.needWhole.append(e.name) }
                 continue
             }
-            guard known.isOlder(thanVersion: e.version, uid: e.uid) else { continue }
+            guard e.stamp.supersedes(known.stamp) else { continue }
             if e.isFull {
                 let entry = PeerEntry(e)
                 result.lostConnections = result.lostConnections
@@ -112,7 +112,7 @@ public struct Topology: Sendable, Equatable {
 
     /// (name, uid, version) of every peer we hold.
     public func digest() -> [PeerVersion] {
-        peers.values.map { PeerVersion(name: $0.name, uid: $0.uid, version: $0.version) }.sorted { $0.name < $1.name }
+        peers.values.map(\.stamp).sorted { $0.name < $1.name }
     }
 
     /// Compares a neighbour's digest with what we hold: the entries it lacks or holds older,
@@ -122,14 +122,13 @@ public struct Topology: Sendable, Equatable {
         for d in digest { theyHave[d.name] = d }
         var theyNeed: [TopologyEntry] = []
         for entry in peers.values.sorted(by: { $0.name < $1.name }) {
-            if let d = theyHave[entry.name], !PeerEntry(name: d.name, nickname: "", uid: d.uid, version: d.version)
-                .isOlder(thanVersion: entry.version, uid: entry.uid) { continue }
+            if let d = theyHave[entry.name], !entry.stamp.supersedes(d) { continue }
             theyNeed.append(entry.fullUpdate)
         }
         let weNeed = digest.filter { d in
             // A stale incarnation of ourselves is fetched too: merging it moves our version past it.
             if d.name == localName { return d.uid != local.uid && d.version >= local.version }
-            return peers[d.name].map { $0.isOlder(thanVersion: d.version, uid: d.uid) } ?? true
+            return peers[d.name].map { d.supersedes($0.stamp) } ?? true
         }.map(\.name)
         return (theyNeed, weNeed)
     }

@@ -27,6 +27,9 @@ public struct TopologyEntry: Hashable, Sendable {
     /// True for a whole entry.
     public var isFull: Bool { baseVersion == 0 }
 
+    /// Name, UID and version of the report.
+    var stamp: PeerVersion { PeerVersion(name: name, uid: uid, version: version) }
+
     /// Joins two consecutive deltas of the same incarnation (`self` then `next`) into one, or
     /// returns nil if they do not follow on from each other.
     func followed(by next: TopologyEntry) -> TopologyEntry? {

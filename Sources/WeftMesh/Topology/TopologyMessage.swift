@@ -119,4 +119,10 @@ public struct PeerVersion: Hashable, Sendable {
         self.uid = uid
         self.version = version
     }
+
+    /// Weave's order of two reports of one peer: the higher version wins; on a tie (two
+    /// incarnations), the higher UID.
+    func supersedes(_ other: PeerVersion) -> Bool {
+        version > other.version || (version == other.version && uid > other.uid)
+    }
 }
