@@ -42,17 +42,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "WeftIPAM", dependencies: ["WeftMesh"], swiftSettings: swiftSettings),
+        .target(
+            name: "WeftIPAM",
+            dependencies: [
+                "WeftMesh",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "WeftNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
         .target(
             name: "WeftOptions",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WeftIPAM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WeftRouter",
             dependencies: [
-                "WeftMesh", "WeftCrypto", "WeftOptions",
+                "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -104,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftIPAMTests",
-            dependencies: ["WeftIPAM", "WeftMesh"],
+            dependencies: ["WeftIPAM", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -204,3 +204,20 @@ tn_launch_mesh() {
     for i in $(seq 2 "$n"); do tn_launch "$i" "$@" "$(tn_ip 1)" >/dev/null; done
     tn_check_within 20 "full mesh of $n" tn_full_mesh "$n"
 }
+
+# IPAM through the HTTP API of host I: allocate for ID (optionally in subnet NET/LEN) and print
+# the CIDR; fails when the router refuses.
+tn_alloc() { tn_exec "$1" curl -sf -X POST "http://127.0.0.1:6784/ip/$2${3:+/$3}"; }
+
+# True when host I's IPAM ring is divided.
+tn_ipam_ready() { tn_weft "$1" report | jq -e '.ipam.ready' >/dev/null; }
+
+# The ring as host I sees it: one "name owned" line per owner, sorted.
+tn_ring() { tn_weft "$1" report | jq -r '.ipam.peers[] | "\(.name) \(.owned)"' | sort; }
+
+# True when hosts 1..N see the same ring.
+tn_same_ring() {
+    local n=$1 i first
+    first=$(tn_ring 1)
+    for i in $(seq 2 "$n"); do [ "$(tn_ring "$i")" = "$first" ] || return 1; done
+}

@@ -1,4 +1,5 @@
 public import ArgumentParser
+public import WeftIPAM
 
 /// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
 /// refused before anything starts) and hands them to `weftd`, which parses them again. Only
@@ -76,6 +77,20 @@ public struct RouterOptions: ParsableArguments, Sendable {
         if password != nil && passwordFile != nil {
             throw ValidationError("give --password or --password-file, not both")
         }
+        if !ipallocRange.isEmpty {
+            guard let range = Subnet(ipallocRange), range.prefix <= 30 else {
+                throw ValidationError("--ipalloc-range '\(ipallocRange)' is not a network like 10.32.0.0/12 (prefix 1 to 30)")
+            }
+        }
+        do { _ = try ipamMode } catch { throw ValidationError(error.description) }
+    }
+
+    /// The IPAM range, or nil when IPAM is off (`--ipalloc-range ""`).
+    public var ipamRange: Subnet? { ipallocRange.isEmpty ? nil : Subnet(ipallocRange) }
+
+    /// The IPAM bootstrap mode of `--ipalloc-init` (its default quorum counts the peers given).
+    public var ipamMode: BootstrapMode {
+        get throws(IPAMError) { try BootstrapMode.parse(ipallocInit, initialPeers: peers.count) }
     }
 
     /// The state directory these options and the environment select.

@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 public import Prometheus
+import WeftIPAM
 import WeftMesh
 
 /// A Weft router: the mesh, and the local HTTP API in front of it. `run()` starts both and
@@ -15,18 +16,27 @@ public final class Router: Sendable {
     public let configuration: RouterConfiguration
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let mesh: Mesh
+    let mesh: Mesh
+    /// IPAM, unless `--ipalloc-range` is empty.
+    let ipam: IPAMService?
     private let stopPromise: EventLoopPromise<Void>
     private let registry: PrometheusCollectorRegistry?
 
     /// `registry` is the Prometheus registry swift-metrics was bootstrapped with (nil in tests).
-    public init(configuration: RouterConfiguration, logger: Logger, registry: PrometheusCollectorRegistry?) {
+    /// Throws when the persisted IPAM state cannot be read (it is never silently dropped).
+    public init(configuration: RouterConfiguration, logger: Logger, registry: PrometheusCollectorRegistry?) throws {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         mesh = Mesh(configuration: configuration.mesh, group: group, logger: logger)
         stopPromise = group.next().makePromise()
+        ipam = try Self.makeIPAM(configuration: configuration, mesh: mesh, loop: group.next(), logger: logger)
+        if let ipam {
+            mesh.register(ipam)
+            mesh.onTopologyChange { [mesh] in Self.tell(ipam, about: mesh.status()) }
+            Self.tell(ipam, about: mesh.status())
+        }
     }
 
     /// Starts the mesh and the API, waits for a stop request, and shuts both down.
@@ -38,15 +48,18 @@ public final class Router: Sendable {
         let api: any Channel
         do {
             api = try await APIServer.bind(host: configuration.apiHost, port: configuration.apiPort, group: group) {
-                [self] request in self.handle(request)
+                [self] request in await self.handle(request)
             }
         } catch {
             await mesh.shutdown()
             throw StateError("cannot listen on \(configuration.apiHost):\(configuration.apiPort): \(error)")
         }
         logger.info("API on \(configuration.apiHost):\(configuration.apiPort)")
+        let ipamTask = ipam.map { ipam in Task { await ipam.run() } }
         try? await stopPromise.futureResult.get()
         logger.info("stopping")
+        ipamTask?.cancel()
+        ipam?.persist()
         try? await api.close()
         await mesh.shutdown()
         try? await group.shutdownGracefully()
@@ -59,7 +72,8 @@ public final class Router: Sendable {
 
     // MARK: API
 
-    func handle(_ request: APIRequest) -> APIResponse {
+    func handle(_ request: APIRequest) async -> APIResponse {
+        if let response = await handleIPAM(request) { return response }
         switch (request.method, request.path) {
         case (.GET, ["status"]):
             return .text(StatusText.summary(mesh.status(), version: Self.version))
@@ -69,8 +83,8 @@ public final class Router: Sendable {
             return .text(StatusText.connections(mesh.status()))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
-        case (.GET, ["status", "ipam"]), (.GET, ["status", "dns"]):
-            return .error("\(request.path[1] == "ipam" ? "IPAM" : "DNS") is not part of this router yet", .notImplemented)
+        case (.GET, ["status", "dns"]):
+            return .error("DNS is not part of this router yet", .notImplemented)
         case (.GET, ["report"]):
             return .json(report())
         case (.GET, ["metrics"]):
@@ -87,9 +101,14 @@ public final class Router: Sendable {
         case (.POST, ["forget"]):
             mesh.forget(request.values("peer"))
             return .text("")
-        case (.POST, ["stop"]), (.DELETE, ["peer"]):
+        case (.POST, ["stop"]):
             requestStop()
             return .text("")
+        case (.DELETE, ["peer"]):
+            // Leaving for good: IPAM hands its space to a live peer first.
+            let heir = await ipam?.handOff(timeout: .seconds(5))
+            requestStop()
+            return .text(heir.map { "handed IPAM space to \($0)\n" } ?? "")
         default:
             return .error("no such call: \(request.method) /\(request.path.joined(separator: "/"))", .notFound)
         }
@@ -98,7 +117,7 @@ public final class Router: Sendable {
     func report() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(RouterReport(mesh.status(), version: Self.version))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -111,6 +130,11 @@ public final class Router: Sendable {
                 .record(s.connections.filter { $0.state == state }.count)
         }
         Gauge(label: "weft_targets").record(s.targets.count)
+        if let ipam = ipam?.status() {
+            Gauge(label: "weft_ipam_ready").record(ipam.ready ? 1 : 0)
+            Gauge(label: "weft_ipam_allocated").record(ipam.allocated)
+            Gauge(label: "weft_ipam_owned").record(ipam.owners.first { $0.name == s.identity.name }?.owned ?? 0)
+        }
         return registry?.emitToString() ?? ""
     }
 }

@@ -90,13 +90,13 @@ struct Stop: ParsableCommand {
 
 struct Reset: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stop the router and delete its state (peer name and everything persisted).")
+        abstract: "Hand this peer's IPAM space to a live peer, stop the router and delete its state.")
 
     @OptionGroup var state: StateDirOption
 
     func run() throws {
         if APIClient.isRunning {
-            _ = try APIClient.expectOK(.DELETE, "/peer")
+            print(try APIClient.expectOK(.DELETE, "/peer"), terminator: "")
             try DaemonProcess.waitForExit(stateDir: state.path)
         }
         let path = state.path

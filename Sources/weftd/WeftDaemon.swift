@@ -52,7 +52,7 @@ struct WeftDaemon: AsyncParsableCommand {
         try state.write("weftd.pid", Data("\(getpid())\n".utf8))
         defer { state.remove("weftd.pid") }
 
-        let router = Router(configuration: configuration, logger: logger, registry: registry)
+        let router = try Router(configuration: configuration, logger: logger, registry: registry)
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)

@@ -52,7 +52,7 @@ import WeftMesh
                 #expect(given)
             } else {
                 let q = peers.randomElement(using: &rng)!
-                _ = replicas[p]!.merge(replicas[q]!)
+                _ = try? replicas[p]!.merge(replicas[q]!)
             }
             // No address is claimed by two peers' own replicas.
             for _ in 0..<50 {
@@ -61,7 +61,7 @@ import WeftMesh
                 #expect(claimants.count <= 1, "address \(a) claimed by \(claimants)")
             }
         }
-        for _ in 0..<2 { for p in peers { for q in peers { _ = replicas[p]!.merge(replicas[q]!) } } }
+        for _ in 0..<2 { for p in peers { for q in peers { _ = try? replicas[p]!.merge(replicas[q]!) } } }
         let first = replicas[peers[0]]!
         #expect(peers.allSatisfy { replicas[$0]! == first })
         #expect(peers.reduce(0) { $0 + first.ownedCount($1) } == 4096)
@@ -76,7 +76,7 @@ import WeftMesh
         c.give(from: Self.start + 30, to: Self.start + 40, to: Self.peer(2), by: Self.peer(1))
         func merged(_ rings: [Ring]) -> Ring {
             var r = rings[0]
-            for x in rings.dropFirst() { _ = r.merge(x) }
+            for x in rings.dropFirst() { _ = try? r.merge(x) }
             return r
         }
         let abc = merged([a, b, c])
@@ -84,7 +84,32 @@ import WeftMesh
         #expect(merged([b, a, c]) == abc)
         #expect(merged([abc, abc, a]) == abc)
         var other = Ring(start: Self.start, end: Self.end - 1)
-        let mergedOther = other.merge(a)
-        #expect(!mergedOther)
+        #expect(throws: RingError.differentRange) { try other.merge(a) }
+    }
+
+    /// A ring divided among other peers is refused; an undivided ring takes a divided one whole.
+    @Test func seedsDecideIdentity() throws {
+        let ab = Ring(start: Self.start, end: Self.end, dividedAmong: [Self.peer(1), Self.peer(2)])
+        var c = Ring(start: Self.start, end: Self.end, dividedAmong: [Self.peer(3)])
+        #expect(throws: RingError.self) { try c.merge(ab) }
+        var empty = Ring(start: Self.start, end: Self.end)
+        let changed = try empty.merge(ab)
+        #expect(changed && empty == ab)
+    }
+
+    /// Take-over moves every range of the dead peer to the heir, all free; two administrators
+    /// taking over the same peer concurrently still converge on one owner per address.
+    @Test func transferConverges() throws {
+        let ring = Ring(start: Self.start, end: Self.start + 300, dividedAmong: (1...3).map(Self.peer))
+        var x = ring, y = ring
+        let moved = x.transfer(from: Self.peer(3), to: Self.peer(1))
+        _ = y.transfer(from: Self.peer(3), to: Self.peer(2))
+        #expect(moved == 100 && x.ownedCount(Self.peer(1)) == 200)
+        var xy = x, yx = y
+        try xy.merge(y)
+        try yx.merge(x)
+        #expect(xy == yx)
+        #expect(xy.ownedCount(Self.peer(3)) == 0)
+        #expect(xy.ownedCount(Self.peer(1)) + xy.ownedCount(Self.peer(2)) == 300)
     }
 }

@@ -1,15 +1,19 @@
 public import WeftMesh
 
 /// The IPAM ring: the address range `[start, end)` split into ranges, each owned by one peer.
-/// A CRDT: `merge` takes, per token, the entry with the higher version, so merging replicas in
-/// any order, any number of times, gives the same ring. Safety rests on one rule the methods
-/// keep: only a range's owner edits it (splits it, gives it away), raising the versions it
-/// touches, so no replica can ever make two peers own one address.
+/// A CRDT: `merge` takes, per token, the greater entry (version, then free count, then owner),
+/// so merging replicas in any order, any number of times, gives the same ring. Safety rests on
+/// one rule the methods keep: only a range's owner edits it (splits it, gives it away), raising
+/// the versions it touches, so no replica can ever make two peers own one address. The one
+/// exception is `transfer`, the administrator's take-over of a dead peer's ranges.
 public struct Ring: Hashable, Sendable {
     public let start: UInt32
     public let end: UInt32
     /// Sorted by token; empty until the range is first divided.
-    public private(set) var entries: [RingEntry] = []
+    public internal(set) var entries: [RingEntry] = []
+    /// The peers the range was first divided among, sorted: the ring's identity. Rings with
+    /// other seeds were made by another agreement and never merge with this one.
+    public internal(set) var seeds: [PeerName] = []
 
     /// A ring over `[start, end)` that nobody owns yet.
     public init(start: UInt32, end: UInt32) {
@@ -27,6 +31,7 @@ public struct Ring: Hashable, Sendable {
         // More peers than addresses: the surplus (last by name) gets nothing.
         let owners = Array(Array(Set(peers)).sorted().prefix(Int(min(UInt64(peers.count), size))))
         guard !owners.isEmpty else { return }
+        seeds = owners
         entries = owners.indices.map { i in
             let from = UInt64(start) + size * UInt64(i) / UInt64(owners.count)
             let to = UInt64(start) + size * UInt64(i + 1) / UInt64(owners.count)
@@ -70,23 +75,75 @@ public struct Ring: Hashable, Sendable {
             entries[i].owner = recipient
             entries[i].version += 1
         }
+        // The giver's range below the gift shrank: its free count cannot exceed its size.
+        for i in entries.indices where entries[i].owner == giver && UInt64(entries[i].free) > rangeSize(at: i) {
+            entries[i].free = UInt32(rangeSize(at: i))
+            entries[i].version += 1
+        }
         return true
     }
 
-    /// Merges another replica: per token, the higher version wins. Rings over another range
-    /// are refused.
+    /// Merges another replica: per token, the greater entry wins. An undivided ring takes the
+    /// other whole; rings over another range or with other seeds are refused. Returns true when
+    /// anything changed.
     @discardableResult
-    public mutating func merge(_ other: Ring) -> Bool {
-        guard other.start == start, other.end == end else { return false }
+    public mutating func merge(_ other: Ring) throws(RingError) -> Bool {
+        guard other.start == start, other.end == end else { throw .differentRange }
+        guard other.isDivided else { return false }
+        guard isDivided else {
+            self = other
+            return true
+        }
+        guard other.seeds == seeds else { throw .differentSeeds(mine: seeds, theirs: other.seeds) }
         var byToken = Dictionary(uniqueKeysWithValues: entries.map { ($0.token, $0) })
         var changed = false
         for e in other.entries {
-            if let mine = byToken[e.token], mine.version >= e.version { continue }
+            if let mine = byToken[e.token], !e.supersedes(mine) { continue }
             byToken[e.token] = e
             changed = true
         }
         if changed { entries = byToken.values.sorted { $0.token < $1.token } }
         return changed
+    }
+
+    /// The administrator's take-over: every range `dead` owns becomes `heir`'s, all free.
+    /// Returns how many addresses moved. Safe only when `dead` is gone for good (its own
+    /// replica would otherwise keep handing out addresses from them), which the caller checks.
+    public mutating func transfer(from dead: PeerName, to heir: PeerName) -> UInt64 {
+        var moved: UInt64 = 0
+        for i in entries.indices where entries[i].owner == dead {
+            let size = rangeSize(at: i)
+            entries[i].owner = heir
+            entries[i].version += 1
+            entries[i].free = UInt32(size)
+            moved += size
+        }
+        return moved
+    }
+
+    /// Records how many addresses `owner` has free in each of its ranges (keyed by token),
+    /// raising the version of each entry whose count changed. Other peers' entries are ignored.
+    /// Returns true when anything changed.
+    @discardableResult
+    public mutating func report(free counts: [UInt32: UInt32], by owner: PeerName) -> Bool {
+        var changed = false
+        for i in entries.indices where entries[i].owner == owner {
+            guard let free = counts[entries[i].token], free != entries[i].free else { continue }
+            entries[i].free = free
+            entries[i].version += 1
+            changed = true
+        }
+        return changed
+    }
+
+    /// Addresses in the range starting at entry `i`.
+    public func rangeSize(at i: Int) -> UInt64 {
+        UInt64(i + 1 < entries.count ? entries[i + 1].token : end) - UInt64(entries[i].token)
+    }
+
+    /// True when, as far as this replica knows, no address of the ring is in use.
+    public var isUnused: Bool {
+        entries.indices.allSatisfy { UInt64(entries[$0].free) == rangeSize(at: $0) }
     }
 
     // MARK: internals
@@ -105,7 +162,7 @@ public struct Ring: Hashable, Sendable {
 
     /// The entry whose range holds `address`: the last token at or below it. (The first token
     /// is always `start`, so the ring never wraps.)
-    private func entryIndex(containing address: UInt32) -> Int? {
+    func entryIndex(containing address: UInt32) -> Int? {
         guard !entries.isEmpty, address >= entries[0].token else { return nil }
         var lo = 0, hi = entries.count
         while lo < hi {

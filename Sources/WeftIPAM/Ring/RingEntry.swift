@@ -17,4 +17,11 @@ public struct RingEntry: Hashable, Sendable {
         self.version = version
         self.free = free
     }
+
+    /// The merge order of two entries for one token: version first; equal versions (only two
+    /// administrators' concurrent take-overs make them) are ordered by free count, then owner,
+    /// so every replica picks the same one.
+    public func supersedes(_ other: RingEntry) -> Bool {
+        (version, free, owner.rawValue) > (other.version, other.free, other.owner.rawValue)
+    }
 }

@@ -1,3 +1,4 @@
+import WeftIPAM
 import WeftMesh
 
 /// The JSON of `GET /report` (and `weft report`, `weft status … --json`). Keys are a contract:
@@ -57,15 +58,55 @@ struct RouterReport: Encodable {
         var unicast: [String: String]
     }
 
+    /// The `ipam` key: the range, how it is divided, and what this router handed out.
+    struct IPAM: Encodable {
+        struct Owner: Encodable {
+            var name: String
+            var nickname: String?
+            var owned: UInt64
+            var free: UInt64
+            var reachable: Bool
+        }
+
+        struct Conflict: Encodable {
+            var peer: String
+            var reason: String
+        }
+
+        var range: String
+        var mode: String
+        var ready: Bool
+        var state: String
+        var allocated: Int
+        var seeds: [String]
+        var peers: [Owner]
+        var conflicts: [Conflict]
+
+        init(_ s: IPAMStatus) {
+            range = s.range
+            mode = s.mode
+            ready = s.ready
+            state = s.state
+            allocated = s.allocated
+            seeds = s.seeds.map(\.description)
+            peers = s.owners.map { Owner(name: "\($0.name)", nickname: $0.nickname, owned: $0.owned, free: $0.free,
+                                         reachable: $0.reachable) }
+            conflicts = s.conflicts.map { Conflict(peer: "\($0.0)", reason: $0.1) }
+        }
+    }
+
     var version: String
     var router: Router
     var peers: [Peer]
     var connections: [Connection]
     var targets: [Target]
     var routes: Routes
+    /// Absent when IPAM is off.
+    var ipam: IPAM?
 
-    init(_ s: MeshStatus, version: String) {
+    init(_ s: MeshStatus, ipam: IPAMStatus?, version: String) {
         self.version = version
+        self.ipam = ipam.map(IPAM.init)
         router = Router(
             name: "\(s.identity.name)", nickname: s.identity.nickname, uid: String(s.identity.uid),
             version: s.version, protocol: "weft", protocolMinVersion: s.protocolRange.lowerBound,

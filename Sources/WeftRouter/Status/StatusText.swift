@@ -1,3 +1,5 @@
+import Foundation
+import WeftIPAM
 import WeftMesh
 
 /// The text of `weft status` and its sections, in the shape of `weave status`.
@@ -49,6 +51,21 @@ enum StatusText {
         s.targets.map { t in
             "\(column(t.address, 22)) \(column(t.kind.rawValue, 10)) \(t.state.rawValue)" + (t.lastError.map { " (\($0))" } ?? "")
         }.joined(separator: "\n") + (s.targets.isEmpty ? "" : "\n")
+    }
+
+    /// `weft status ipam`: the range, then one line per owner of ring space.
+    static func ipam(_ s: IPAMStatus) -> String {
+        var lines = ["Range: \(s.range)  Mode: \(s.mode)  Allocated here: \(s.allocated)",
+                     "Status: \(s.state)"]
+        let total = s.owners.reduce(0) { $0 + $1.owned }
+        for o in s.owners {
+            let share = total == 0 ? 0 : Double(o.owned) * 100 / Double(total)
+            let name = "\(o.name)(\(o.nickname ?? ""))"
+            lines.append("\(column(name, 30)) \(pad(String(o.owned), 9)) IPs (\(String(format: "%05.1f", share))% of total) "
+                         + "(\(o.free) available)" + (o.reachable ? "" : " - unreachable!"))
+        }
+        for (peer, reason) in s.conflicts { lines.append("Conflict with \(peer): \(reason)") }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     private static func column(_ s: String, _ width: Int) -> String {

@@ -1,0 +1,104 @@
+public import Foundation
+import WeftMesh
+
+/// What IPAM keeps in the state directory (`ipam.json`): the ring, the agreement's claims,
+/// this peer's allocations and known nicknames. JSON, so an operator can read it; written whole
+/// and atomically (temporary file, fsync, rename, fsync of the directory) on every change.
+struct IPAMSnapshot: Codable {
+    struct Entry: Codable {
+        var token: String
+        var owner: String
+        var version: UInt32
+        var free: UInt32
+    }
+
+    struct Claims: Codable {
+        var peer: String
+        var promise: [String]
+        var accepted: [String]
+        var value: [String]
+    }
+
+    var format = 1
+    var peer: String
+    var range: String
+    var seeds: [String]
+    var entries: [Entry]
+    var paxos: [Claims]
+    /// Container ID → CIDRs.
+    var allocations: [String: [String]]
+    var nicknames: [String: String]
+}
+
+extension Allocator {
+    /// The persisted form of this allocator.
+    public func snapshot() throws -> Data {
+        func proposal(_ p: ProposalID) -> [String] { ["\(p.round)", p.proposer.description] }
+        let snapshot = IPAMSnapshot(
+            peer: me.description, range: range.description, seeds: ring.seeds.map(\.description),
+            entries: ring.entries.map { .init(token: IPv4.format($0.token), owner: $0.owner.description,
+                                              version: $0.version, free: $0.free) },
+            paxos: paxos.knows.sorted { $0.key < $1.key }.map {
+                .init(peer: $0.key.description, promise: proposal($0.value.promise),
+                      accepted: proposal($0.value.accepted), value: $0.value.value.map(\.description))
+            },
+            allocations: allocations.mapValues { $0.map(\.cidr) },
+            nicknames: Dictionary(uniqueKeysWithValues: nicknames.map { ($0.key.description, $0.value) }))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(snapshot)
+    }
+
+    /// Restores a snapshot taken by `snapshot()`. A snapshot of another peer or another range
+    /// is refused (the caller starts afresh and says so); a damaged one throws.
+    public mutating func restore(_ data: Data) throws(IPAMError) {
+        guard let s = try? JSONDecoder().decode(IPAMSnapshot.self, from: data) else {
+            throw IPAMError(.invalid, "the IPAM state file is not valid")
+        }
+        guard s.peer == me.description else {
+            throw IPAMError(.conflict, "the IPAM state belongs to peer \(s.peer), not \(me)")
+        }
+        guard s.range == range.description else {
+            throw IPAMError(.conflict, "the IPAM state is for range \(s.range), not \(range)")
+        }
+        func name(_ text: String) throws(IPAMError) -> PeerName {
+            guard let n = PeerName(text) else { throw IPAMError(.invalid, "bad peer name \(text) in the IPAM state") }
+            return n
+        }
+        func proposal(_ p: [String]) throws(IPAMError) -> ProposalID {
+            guard p.count == 2, let round = UInt64(p[0]) else { throw IPAMError(.invalid, "bad proposal in the IPAM state") }
+            return ProposalID(round: round, proposer: try name(p[1]))
+        }
+        var restored = Ring(start: range.start, end: range.end)
+        for t in s.seeds { restored.seeds.append(try name(t)) }
+        for e in s.entries {
+            guard let token = IPv4.parse(e.token), range.contains(token) else {
+                throw IPAMError(.invalid, "bad ring token \(e.token) in the IPAM state")
+            }
+            restored.entries.append(RingEntry(token: token, owner: try name(e.owner), version: e.version, free: e.free))
+        }
+        guard restored.entries.first.map({ $0.token == range.start }) ?? true,
+              zip(restored.entries, restored.entries.dropFirst()).allSatisfy({ $0.token < $1.token }) else {
+            throw IPAMError(.invalid, "the ring in the IPAM state is out of order")
+        }
+        var knows: [PeerName: PaxosClaims] = [:]
+        for c in s.paxos {
+            var value: [PeerName] = []
+            for v in c.value { value.append(try name(v)) }
+            knows[try name(c.peer)] = PaxosClaims(promise: try proposal(c.promise), accepted: try proposal(c.accepted), value: value)
+        }
+        ring = restored
+        paxos = Paxos(me: me, quorum: paxos.quorum, knows: knows)
+        for (id, cidrs) in s.allocations {
+            for cidr in cidrs {
+                let parts = cidr.split(separator: "/")
+                guard parts.count == 2, let address = IPv4.parse(String(parts[0])), let prefix = Int(parts[1]),
+                      let subnet = Subnet(start: address & (prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)), prefix: prefix) else {
+                    throw IPAMError(.invalid, "bad allocation \(cidr) in the IPAM state")
+                }
+                restoreAllocation(Allocation(address: address, subnet: subnet), for: id)
+            }
+        }
+        for (n, nick) in s.nicknames { if let peer = PeerName(n) { nicknames[peer] = nick } }
+    }
+}

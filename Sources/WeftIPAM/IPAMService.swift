@@ -1,0 +1,280 @@
+public import Foundation
+public import Logging
+public import NIOCore
+import Synchronization
+public import WeftMesh
+
+/// IPAM in a running router: the `Allocator` behind one lock, registered with the mesh as the
+/// `ipam` gossip channel, persisted to the state directory, and driven by a half-second tick.
+/// Requests that cannot complete yet (no agreement, space asked for) wait for the next change
+/// or tick, up to a deadline, instead of holding a thread.
+public final class IPAMService: GossipChannel {
+    public let name = "ipam"
+
+    /// Sends messages: `to == nil` gossips. Must not call back into the mesh synchronously
+    /// (the mesh calls this channel under its lock).
+    public typealias Transport = @Sendable (_ sends: [(to: PeerName?, payload: ByteBuffer)]) -> Void
+    /// Replaces the persisted state with `data`, durably.
+    public typealias Store = @Sendable (_ data: Data) throws -> Void
+
+    private struct State {
+        var core: Allocator
+        var reachable: Set<PeerName> = []
+        /// Bumped on every change; waiters wait for it to move.
+        var generation: UInt64 = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Bumped on every change worth persisting.
+        var changes: UInt64 = 0
+        var acks: Set<PeerName> = []
+        var loggedConflicts: Set<String> = []
+        var wasReady = false
+    }
+
+    private let state: Mutex<State>
+    /// The `changes` value last written; held while writing so snapshots land in order.
+    private let written = Mutex<UInt64>(0)
+    private let transport: Transport
+    private let store: Store
+    private let logger: Logger
+
+    public init(allocator: Allocator, transport: @escaping Transport, store: @escaping Store, logger: Logger) {
+        state = Mutex(State(core: allocator, wasReady: allocator.isReady))
+        self.transport = transport
+        self.store = store
+        self.logger = logger
+    }
+
+    // MARK: running
+
+    /// Starts the agreement, then ticks until the task is cancelled.
+    public func run() async {
+        apply { s in s.core.start(now: Self.now()) }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            apply { s in s.core.tick(now: Self.now()) }
+            persist()
+            notify(force: true)
+        }
+    }
+
+    /// Tells IPAM which peers are reachable now, and their nicknames.
+    public func updatePeers(reachable: Set<PeerName>, nicknames: [PeerName: String]) {
+        state.withLock { s in
+            s.reachable = reachable
+            s.core.learn(nicknames: nicknames)
+        }
+        notify(force: true)
+    }
+
+    // MARK: requests
+
+    /// Allocates an address for `id` in `subnet` (the range when nil), waiting up to `timeout`
+    /// for agreement or donated space.
+    public func allocate(id: String, in subnet: Subnet?, timeout: Duration) async throws(IPAMError) -> Allocation {
+        try await untilDone(timeout: timeout) { s in s.core.allocate(id: id, in: subnet, now: Self.now(), reachable: s.reachable) }
+    }
+
+    /// Claims `address` for `id`, waiting up to `timeout` for the ring to exist.
+    public func claim(id: String, address: UInt32, subnet: Subnet?, timeout: Duration) async throws(IPAMError) -> Allocation {
+        try await untilDone(timeout: timeout) { s in (s.core.claim(id: id, address: address, subnet: subnet), []) }
+    }
+
+    /// Frees `id`'s `address`, or all of its addresses.
+    public func free(id: String, address: UInt32?) -> [Allocation] {
+        let freed = state.withLock { s in
+            let freed = s.core.free(id: id, address: address)
+            if !freed.isEmpty { s.changes += 1 }
+            return freed
+        }
+        persist()
+        return freed
+    }
+
+    public func lookup(id: String) -> [Allocation] { state.withLock { $0.core.lookup(id: id) } }
+
+    /// Waits until the ring exists; false when `timeout` passed first.
+    public func waitUntilReady(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let (ready, generation) = state.withLock { ($0.core.isReady, $0.generation) }
+            if ready { return true }
+            if ContinuousClock.now >= deadline { return false }
+            await waitForChange(after: generation)
+        }
+    }
+
+    /// `rmpeer`: takes over the ranges of `peer` (a name, or a nickname the ring knows).
+    /// Returns the peer's name and the number of addresses taken over.
+    public func takeOver(_ peer: String) throws(IPAMError) -> (PeerName, UInt64) {
+        let result: Result<(PeerName, UInt64), IPAMError> = state.withLock { s in
+            guard let name = PeerName(peer) ?? s.core.nicknames.first(where: { $0.value == peer })?.key else {
+                return .failure(IPAMError(.notFound, "no peer named \(peer) is known to IPAM"))
+            }
+            do throws(IPAMError) {
+                let (moved, sends) = try s.core.takeOver(from: name, reachable: s.reachable)
+                s.changes += 1
+                send(sends)
+                return .success((name, moved))
+            } catch { return .failure(error) }
+        }
+        persist()
+        let (name, moved) = try result.get()
+        logger.notice("IPAM: took over \(moved) addresses from \(name)")
+        return (name, moved)
+    }
+
+    /// `reset`: hands all of this peer's space to a reachable peer and waits up to `timeout` for
+    /// its acknowledgement. Returns the heir, or nil when there was nothing to hand or nobody
+    /// to hand it to.
+    public func handOff(timeout: Duration) async -> PeerName? {
+        let heir: PeerName? = state.withLock { s in
+            guard let (heir, sends) = s.core.handOff(reachable: s.reachable) else { return nil }
+            s.changes += 1
+            send(sends)
+            return heir
+        }
+        guard let heir else { return nil }
+        persist()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let (acked, generation) = state.withLock { ($0.acks.contains(heir), $0.generation) }
+            if acked {
+                logger.notice("IPAM: handed this peer's space to \(heir)")
+                return heir
+            }
+            await waitForChange(after: generation)
+        }
+        logger.warning("IPAM: \(heir) did not acknowledge the hand-off in time; gossip will still carry it")
+        return heir
+    }
+
+    /// A picture for status output.
+    public func status() -> IPAMStatus {
+        state.withLock { s in IPAMStatus(s.core, reachable: s.reachable) }
+    }
+
+    /// Writes the state if it changed since the last write.
+    public func persist() {
+        written.withLock { written in
+            let (changes, data) = state.withLock { s in (s.changes, s.changes > written ? try? s.core.snapshot() : nil) }
+            guard let data else { return }
+            do {
+                try store(data)
+                written = changes
+            } catch {
+                logger.error("IPAM: cannot persist its state: \(error)")
+            }
+        }
+    }
+
+    // MARK: GossipChannel
+
+    public func completeState() -> [ByteBuffer] {
+        [state.withLock { $0.core.gossip().message.encode() }]
+    }
+
+    public func mergeGossip(_ payload: ByteBuffer, from sender: PeerName) throws -> ByteBuffer? {
+        let sends = try receive(payload, from: sender)
+        send(sends.filter { $0.to != nil })
+        return sends.first { $0.to == nil }?.message.encode()
+    }
+
+    public func receiveUnicast(_ payload: ByteBuffer, from source: PeerName) throws {
+        send(try receive(payload, from: source))
+    }
+
+    public func receiveBroadcast(_ payload: ByteBuffer, from source: PeerName) throws {
+        send(try receive(payload, from: source))
+    }
+
+    // MARK: internals
+
+    private func receive(_ payload: ByteBuffer, from source: PeerName) throws -> [Allocator.Send] {
+        let message = try IPAMMessage.decode(payload)
+        let result: Result<[Allocator.Send], IPAMError> = state.withLock { s in
+            if message == .handoffAck { s.acks.insert(source) }
+            do throws(IPAMError) {
+                let (changed, sends) = try s.core.receive(message, from: source, now: Self.now())
+                if changed { s.changes += 1 }
+                logTransitions(&s)
+                return .success(sends)
+            } catch {
+                if s.loggedConflicts.insert(error.description).inserted {
+                    logger.error("IPAM: refused the ring of \(source): \(error)")
+                }
+                return .failure(error)
+            }
+        }
+        notify(force: false)
+        return try result.get()
+    }
+
+    /// Runs `body` until it is done or failed, waiting for changes in between.
+    private func untilDone(timeout: Duration,
+                           _ body: (inout State) -> (Allocator.Outcome, [Allocator.Send])) async throws(IPAMError) -> Allocation {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let (outcome, generation) = state.withLock { s in
+                let (outcome, sends) = body(&s)
+                send(sends)
+                if case .done = outcome { s.changes += 1 }
+                return (outcome, s.generation)
+            }
+            switch outcome {
+            case let .done(allocation):
+                persist()
+                return allocation
+            case let .failed(error):
+                throw error
+            case let .waiting(why):
+                guard ContinuousClock.now < deadline else { throw IPAMError(.unavailable, why) }
+                await waitForChange(after: generation)
+            }
+        }
+    }
+
+    private func apply(_ body: (inout State) -> [Allocator.Send]) {
+        state.withLock { s in
+            let sends = body(&s)
+            if !sends.isEmpty { s.changes += 1 }
+            logTransitions(&s)
+            send(sends)
+        }
+    }
+
+    private func logTransitions(_ s: inout State) {
+        if s.core.isReady && !s.wasReady {
+            s.wasReady = true
+            let seeds = s.core.ring.seeds.map { s.core.describe($0) }.joined(separator: ", ")
+            logger.notice("IPAM: ring of \(s.core.range) divided among \(seeds)")
+        }
+    }
+
+    private func send(_ sends: [Allocator.Send]) {
+        guard !sends.isEmpty else { return }
+        transport(sends.map { ($0.to, $0.message.encode()) })
+    }
+
+    /// Waits for the generation to move past `generation` (a change, or the next tick).
+    private func waitForChange(after generation: UInt64) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s in
+                guard s.generation == generation else { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    private func notify(force: Bool) {
+        let waiters = state.withLock { s in
+            s.generation += 1
+            defer { s.waiters.removeAll() }
+            return s.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}

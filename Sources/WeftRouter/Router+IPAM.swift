@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import WeftIPAM
+import WeftMesh
+
+/// The IPAM side of the router: building the service, and the `/ip`, `/ring`, `/peer/{name}`
+/// and `/status/ipam` calls.
+extension Router {
+    /// How long an HTTP allocation may wait for agreement or donated space.
+    static let ipamWait: Duration = .seconds(20)
+    static let ipamStateFile = "ipam.json"
+
+    static func makeIPAM(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
+                         logger: Logger) throws -> IPAMService? {
+        guard let range = configuration.options.ipamRange else {
+            logger.info("IPAM off (--ipalloc-range is empty)")
+            return nil
+        }
+        let mode: BootstrapMode
+        do { mode = try configuration.options.ipamMode } catch { throw StateError(error.description) }
+        var allocator = Allocator(me: configuration.mesh.identity.name, range: range, mode: mode)
+        allocator.learn(nicknames: [configuration.mesh.identity.name: configuration.mesh.identity.nickname])
+        let state = configuration.stateDirectory
+        if let data = state.read(ipamStateFile) {
+            do {
+                try allocator.restore(data)
+                logger.info("IPAM: restored \(allocator.allocatedCount) allocations and the ring from \(state.url(ipamStateFile).path)")
+            } catch where error.kind == .conflict {
+                // Another peer's or another range's state: keep it aside, start afresh.
+                let aside = ipamStateFile + ".old"
+                try? FileManager.default.removeItem(at: state.url(aside))
+                try? FileManager.default.moveItem(at: state.url(ipamStateFile), to: state.url(aside))
+                logger.warning("IPAM: \(error); moved it to \(aside) and starting afresh")
+            } catch {
+                throw StateError("\(error) (\(state.url(ipamStateFile).path)); fix or delete it")
+            }
+        }
+        let transport: IPAMService.Transport = { sends in
+            loop.execute {
+                for (to, payload) in sends {
+                    if let to {
+                        mesh.unicast(channel: "ipam", to: to, payload: payload)
+                    } else {
+                        mesh.gossip(channel: "ipam", payload: payload)
+                    }
+                }
+            }
+        }
+        return IPAMService(allocator: allocator, transport: transport,
+                           store: { data in try state.write(ipamStateFile, data) }, logger: logger)
+    }
+
+    /// Passes reachability and nicknames from the topology to IPAM.
+    static func tell(_ ipam: IPAMService, about status: MeshStatus) {
+        let nicknames = Dictionary(uniqueKeysWithValues: status.peers.map { ($0.name, $0.nickname) })
+        ipam.updatePeers(reachable: Set(status.unicast.keys), nicknames: nicknames)
+    }
+
+    /// Answers the IPAM calls; nil for any other call.
+    func handleIPAM(_ request: APIRequest) async -> APIResponse? {
+        let path = request.path
+        guard path.first == "ip" || path == ["ring"] || path == ["status", "ipam"]
+                || (request.method == .DELETE && path.count == 2 && path[0] == "peer") else { return nil }
+        guard let ipam else { return .error("IPAM is off (--ipalloc-range is empty)", .notFound) }
+        do throws(IPAMError) {
+            let method = request.method
+            let args = Array(path.dropFirst(2))  // after "ip", ID
+            if method == .GET, path == ["status", "ipam"] {
+                return .text(StatusText.ipam(ipam.status()))
+            }
+            if method == .GET, path == ["ring"] {
+                guard await ipam.waitUntilReady(timeout: Self.ipamWait) else {
+                    return .error(ipam.status().state, .serviceUnavailable)
+                }
+                return .text("")
+            }
+            if method == .DELETE, path[0] == "peer" {
+                let (name, moved) = try ipam.takeOver(path[1])
+                return .text("\(moved) IPs taken over from \(name)\n")
+            }
+            guard path.count >= 2, path[0] == "ip" else {
+                return .error("no such call: \(method) /\(path.joined(separator: "/"))", .notFound)
+            }
+            let id = path[1]
+            switch (method, args.count) {
+            case (.POST, 0):
+                return .text(try await ipam.allocate(id: id, in: nil, timeout: Self.ipamWait).cidr + "\n")
+            case (.POST, 2):
+                let subnet = try Self.subnet(args[0], args[1])
+                return .text(try await ipam.allocate(id: id, in: subnet, timeout: Self.ipamWait).cidr + "\n")
+            case (.PUT, 1), (.PUT, 2):
+                let a = try Self.address(args[0])
+                let subnet = args.count == 2 ? try Self.subnet(IPv4.format(a & Self.mask(args[1])), args[1]) : nil
+                return .text(try await ipam.claim(id: id, address: a, subnet: subnet, timeout: Self.ipamWait).cidr + "\n")
+            case (.GET, 0):
+                let held = ipam.lookup(id: id)
+                guard !held.isEmpty else { return .error("no address for \(id)", .notFound) }
+                return .text(held.map(\.cidr).joined(separator: "\n") + "\n")
+            case (.DELETE, 0):
+                return .text(ipam.free(id: id, address: nil).map { $0.cidr + "\n" }.joined())
+            case (.DELETE, 1):
+                let freed = ipam.free(id: id, address: try Self.address(args[0]))
+                guard !freed.isEmpty else { return .error("\(id) does not hold \(args[0])", .notFound) }
+                return .text(freed.map { $0.cidr + "\n" }.joined())
+            default:
+                return .error("no such call: \(method) /\(path.joined(separator: "/"))", .notFound)
+            }
+        } catch {
+            let status: HTTPResponseStatus = switch error.kind {
+            case .invalid: .badRequest
+            case .conflict: .conflict
+            case .unavailable: .serviceUnavailable
+            case .notFound: .notFound
+            }
+            return .error(error.description, status)
+        }
+    }
+
+    private static func address(_ text: String) throws(IPAMError) -> UInt32 {
+        guard let a = IPv4.parse(text) else { throw IPAMError(.invalid, "'\(text)' is not an IPv4 address") }
+        return a
+    }
+
+    private static func mask(_ prefix: String) -> UInt32 {
+        guard let n = Int(prefix), (1...32).contains(n) else { return ~0 }
+        return ~UInt32(0) << UInt32(32 - n)
+    }
+
+    private static func subnet(_ address: String, _ prefix: String) throws(IPAMError) -> Subnet {
+        guard let s = Subnet("\(address)/\(prefix)") else {
+            throw IPAMError(.invalid, "'\(address)/\(prefix)' is not a network (its host bits must be zero)")
+        }
+        return s
+    }
+}

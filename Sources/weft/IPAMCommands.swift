@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+
+struct RmPeer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rmpeer",
+        abstract: "Take over the IPAM space of peers that are gone for good (name or nickname).")
+
+    @Argument(help: "Peers that are dead (they must not be reachable).")
+    var peers: [String]
+
+    func run() throws {
+        for peer in peers {
+            let encoded = peer.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? peer
+            print(try APIClient.expectOK(.DELETE, "/peer/\(encoded)"), terminator: "")
+        }
+    }
+}
+
+struct Prime: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait until the IPAM ring is agreed, so allocations can start.")
+
+    @Option(help: "Give up after this many seconds (0: wait for ever).")
+    var timeout: Int = 0
+
+    func run() throws {
+        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        while true {
+            let response = try APIClient.call(.GET, "/ring")
+            if (200..<300).contains(response.status) { return }
+            let line = response.body.split(separator: "\n").first.map(String.init) ?? "HTTP \(response.status)"
+            guard response.status == 503, timeout == 0 || Date() < deadline else { throw CLIError(line) }
+        }
+    }
+}
