@@ -14,8 +14,26 @@ public final class IPAMService: GossipChannel {
     /// Sends messages: `to == nil` gossips. Must not call back into the mesh synchronously
     /// (the mesh calls this channel under its lock).
     public typealias Transport = @Sendable (_ sends: [(to: PeerName?, payload: ByteBuffer)]) -> Void
-    /// Replaces the persisted state with `data`, durably.
-    public typealias Store = @Sendable (_ data: Data) throws -> Void
+    /// Where IPAM's state goes (see `IPAMSnapshot` for the two files and why).
+    public struct Storage: Sendable {
+        /// Atomically and durably replaces the snapshot.
+        public var replaceSnapshot: @Sendable (Data) throws -> Void
+        /// Appends to the journal and syncs it to disk.
+        public var appendJournal: @Sendable (Data) throws -> Void
+        /// Empties the journal, durably.
+        public var clearJournal: @Sendable () throws -> Void
+
+        public init(replaceSnapshot: @escaping @Sendable (Data) throws -> Void,
+                    appendJournal: @escaping @Sendable (Data) throws -> Void,
+                    clearJournal: @escaping @Sendable () throws -> Void) {
+            self.replaceSnapshot = replaceSnapshot
+            self.appendJournal = appendJournal
+            self.clearJournal = clearJournal
+        }
+    }
+
+    /// The journal is folded into a new snapshot once it has this many lines.
+    static let journalLimit = 1000
 
     private struct State {
         var core: Allocator
@@ -23,24 +41,23 @@ public final class IPAMService: GossipChannel {
         /// Bumped on every change; waiters wait for it to move.
         var generation: UInt64 = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
-        /// Bumped on every change worth persisting.
-        var changes: UInt64 = 0
         var acks: Set<PeerName> = []
         var loggedConflicts: Set<String> = []
         var wasReady = false
     }
 
     private let state: Mutex<State>
-    /// The `changes` value last written; held while writing so snapshots land in order.
-    private let written = Mutex<UInt64>(0)
+    /// Lines in the journal file; held while writing, so writes land in order and a request
+    /// that finds it free knows its own change is on disk once it has written.
+    private let journalLines = Mutex<Int>(0)
     private let transport: Transport
-    private let store: Store
+    private let storage: Storage
     private let logger: Logger
 
-    public init(allocator: Allocator, transport: @escaping Transport, store: @escaping Store, logger: Logger) {
+    public init(allocator: Allocator, transport: @escaping Transport, storage: Storage, logger: Logger) {
         state = Mutex(State(core: allocator, wasReady: allocator.isReady))
         self.transport = transport
-        self.store = store
+        self.storage = storage
         self.logger = logger
     }
 
@@ -52,7 +69,7 @@ public final class IPAMService: GossipChannel {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
             apply { s in s.core.tick(now: Self.now()) }
-            persist()
+            try? persist()
             notify(force: true)
         }
     }
@@ -80,13 +97,9 @@ public final class IPAMService: GossipChannel {
     }
 
     /// Frees `id`'s `address`, or all of its addresses.
-    public func free(id: String, address: UInt32?) -> [Allocation] {
-        let freed = state.withLock { s in
-            let freed = s.core.free(id: id, address: address)
-            if !freed.isEmpty { s.changes += 1 }
-            return freed
-        }
-        persist()
+    public func free(id: String, address: UInt32?) throws(IPAMError) -> [Allocation] {
+        let freed = state.withLock { $0.core.free(id: id, address: address) }
+        try persist()
         return freed
     }
 
@@ -104,21 +117,20 @@ public final class IPAMService: GossipChannel {
     }
 
     /// `rmpeer`: takes over the ranges of `peer` (a name, or a nickname the ring knows).
-    /// Returns the peer's name and the number of addresses taken over.
-    public func takeOver(_ peer: String) throws(IPAMError) -> (PeerName, UInt64) {
-        let result: Result<(PeerName, UInt64), IPAMError> = state.withLock { s in
+    /// Returns the peer (as `name(nickname)`) and the number of addresses taken over.
+    public func takeOver(_ peer: String) throws(IPAMError) -> (String, UInt64) {
+        let result: Result<(String, UInt64), IPAMError> = state.withLock { s in
             guard let name = PeerName(peer) ?? s.core.nicknames.first(where: { $0.value == peer })?.key else {
                 return .failure(IPAMError(.notFound, "no peer named \(peer) is known to IPAM"))
             }
             do throws(IPAMError) {
                 let (moved, sends) = try s.core.takeOver(from: name, reachable: s.reachable)
-                s.changes += 1
                 send(sends)
-                return .success((name, moved))
+                return .success((s.core.describe(name), moved))
             } catch { return .failure(error) }
         }
-        persist()
         let (name, moved) = try result.get()
+        try persist()
         logger.notice("IPAM: took over \(moved) addresses from \(name)")
         return (name, moved)
     }
@@ -129,12 +141,11 @@ public final class IPAMService: GossipChannel {
     public func handOff(timeout: Duration) async -> PeerName? {
         let heir: PeerName? = state.withLock { s in
             guard let (heir, sends) = s.core.handOff(reachable: s.reachable) else { return nil }
-            s.changes += 1
             send(sends)
             return heir
         }
         guard let heir else { return nil }
-        persist()
+        try? persist()
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (acked, generation) = state.withLock { ($0.acks.contains(heir), $0.generation) }
@@ -153,16 +164,32 @@ public final class IPAMService: GossipChannel {
         state.withLock { s in IPAMStatus(s.core, reachable: s.reachable) }
     }
 
-    /// Writes the state if it changed since the last write.
-    public func persist() {
-        written.withLock { written in
-            let (changes, data) = state.withLock { s in (s.changes, s.changes > written ? try? s.core.snapshot() : nil) }
-            guard let data else { return }
+    /// Writes what changed: the journal lines of new allocation changes, or a new snapshot when
+    /// the ring changed or the journal is long. Throws (and leaves a snapshot due) when the
+    /// disk refuses.
+    public func persist() throws(IPAMError) {
+        try journalLines.withLock { (lines: inout Int) throws(IPAMError) in
+            let (snapshot, records) = state.withLock { s -> (Data?, [JournalRecord]) in
+                defer { s.core.journal.removeAll() }
+                if s.core.needsSnapshot || lines + s.core.journal.count > Self.journalLimit {
+                    s.core.needsSnapshot = false
+                    return (try? s.core.snapshot(), [])
+                }
+                return (nil, s.core.journal)
+            }
             do {
-                try store(data)
-                written = changes
+                if let snapshot {
+                    try storage.replaceSnapshot(snapshot)
+                    try storage.clearJournal()
+                    lines = 0
+                } else if !records.isEmpty {
+                    try storage.appendJournal(records.reduce(into: Data()) { $0 += $1.line() })
+                    lines += records.count
+                }
             } catch {
+                state.withLock { $0.core.needsSnapshot = true }
                 logger.error("IPAM: cannot persist its state: \(error)")
+                throw IPAMError(.unavailable, "cannot persist the IPAM state: \(error)")
             }
         }
     }
@@ -194,8 +221,7 @@ public final class IPAMService: GossipChannel {
         let result: Result<[Allocator.Send], IPAMError> = state.withLock { s in
             if message == .handoffAck { s.acks.insert(source) }
             do throws(IPAMError) {
-                let (changed, sends) = try s.core.receive(message, from: source, now: Self.now())
-                if changed { s.changes += 1 }
+                let (_, sends) = try s.core.receive(message, from: source, now: Self.now())
                 logTransitions(&s)
                 return .success(sends)
             } catch {
@@ -217,12 +243,11 @@ public final class IPAMService: GossipChannel {
             let (outcome, generation) = state.withLock { s in
                 let (outcome, sends) = body(&s)
                 send(sends)
-                if case .done = outcome { s.changes += 1 }
                 return (outcome, s.generation)
             }
             switch outcome {
             case let .done(allocation):
-                persist()
+                try persist()
                 return allocation
             case let .failed(error):
                 throw error
@@ -236,7 +261,6 @@ public final class IPAMService: GossipChannel {
     private func apply(_ body: (inout State) -> [Allocator.Send]) {
         state.withLock { s in
             let sends = body(&s)
-            if !sends.isEmpty { s.changes += 1 }
             logTransitions(&s)
             send(sends)
         }

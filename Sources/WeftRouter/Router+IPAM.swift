@@ -11,6 +11,7 @@ extension Router {
     /// How long an HTTP allocation may wait for agreement or donated space.
     static let ipamWait: Duration = .seconds(20)
     static let ipamStateFile = "ipam.json"
+    static let ipamJournalFile = "ipam.journal"
 
     static func makeIPAM(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
                          logger: Logger) throws -> IPAMService? {
@@ -23,15 +24,17 @@ extension Router {
         var allocator = Allocator(me: configuration.mesh.identity.name, range: range, mode: mode)
         allocator.learn(nicknames: [configuration.mesh.identity.name: configuration.mesh.identity.nickname])
         let state = configuration.stateDirectory
-        if let data = state.read(ipamStateFile) {
+        let snapshot = state.read(ipamStateFile), journal = state.read(ipamJournalFile)
+        if snapshot != nil || journal != nil {
             do {
-                try allocator.restore(data)
+                try allocator.restore(snapshot: snapshot, journal: journal)
                 logger.info("IPAM: restored \(allocator.allocatedCount) allocations and the ring from \(state.url(ipamStateFile).path)")
             } catch where error.kind == .conflict {
                 // Another peer's or another range's state: keep it aside, start afresh.
                 let aside = ipamStateFile + ".old"
                 try? FileManager.default.removeItem(at: state.url(aside))
                 try? FileManager.default.moveItem(at: state.url(ipamStateFile), to: state.url(aside))
+                state.remove(ipamJournalFile)
                 logger.warning("IPAM: \(error); moved it to \(aside) and starting afresh")
             } catch {
                 throw StateError("\(error) (\(state.url(ipamStateFile).path)); fix or delete it")
@@ -48,8 +51,11 @@ extension Router {
                 }
             }
         }
-        return IPAMService(allocator: allocator, transport: transport,
-                           store: { data in try state.write(ipamStateFile, data) }, logger: logger)
+        let storage = IPAMService.Storage(
+            replaceSnapshot: { data in try state.write(ipamStateFile, data) },
+            appendJournal: { data in try state.append(ipamJournalFile, data) },
+            clearJournal: { try state.write(ipamJournalFile, Data()) })
+        return IPAMService(allocator: allocator, transport: transport, storage: storage, logger: logger)
     }
 
     /// Passes reachability and nicknames from the topology to IPAM.
@@ -84,6 +90,9 @@ extension Router {
                 return .error("no such call: \(method) /\(path.joined(separator: "/"))", .notFound)
             }
             let id = path[1]
+            guard !id.isEmpty, id.utf8.count <= 255, !id.contains(where: { $0.isNewline }) else {
+                throw IPAMError(.invalid, "a container ID has 1 to 255 bytes and no line breaks")
+            }
             switch (method, args.count) {
             case (.POST, 0):
                 return .text(try await ipam.allocate(id: id, in: nil, timeout: Self.ipamWait).cidr + "\n")
@@ -99,9 +108,9 @@ extension Router {
                 guard !held.isEmpty else { return .error("no address for \(id)", .notFound) }
                 return .text(held.map(\.cidr).joined(separator: "\n") + "\n")
             case (.DELETE, 0):
-                return .text(ipam.free(id: id, address: nil).map { $0.cidr + "\n" }.joined())
+                return .text(try ipam.free(id: id, address: nil).map { $0.cidr + "\n" }.joined())
             case (.DELETE, 1):
-                let freed = ipam.free(id: id, address: try Self.address(args[0]))
+                let freed = try ipam.free(id: id, address: try Self.address(args[0]))
                 guard !freed.isEmpty else { return .error("\(id) does not hold \(args[0])", .notFound) }
                 return .text(freed.map { $0.cidr + "\n" }.joined())
             default:

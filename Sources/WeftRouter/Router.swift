@@ -59,7 +59,7 @@ public final class Router: Sendable {
         try? await stopPromise.futureResult.get()
         logger.info("stopping")
         ipamTask?.cancel()
-        ipam?.persist()
+        try? ipam?.persist()
         try? await api.close()
         await mesh.shutdown()
         try? await group.shutdownGracefully()

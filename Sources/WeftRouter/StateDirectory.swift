@@ -27,19 +27,33 @@ public struct StateDirectory: Sendable {
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateError("cannot write \(temp): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let ok = data.withUnsafeBytes { buf -> Bool in
+        guard writeAll(fd, data), fsync(fd) == 0 else { throw StateError("cannot write \(temp): \(String(cString: strerror(errno)))") }
+        guard rename(temp, target) == 0 else { throw StateError("cannot replace \(target): \(String(cString: strerror(errno)))") }
+        let dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 { fsync(dir); close(dir) }
+    }
+
+    /// Appends `data` to `name` (created if missing) and syncs it to disk before returning.
+    public func append(_ name: String, _ data: Data) throws {
+        let target = url(name).path
+        let fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateError("cannot append to \(target): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard writeAll(fd, data), fdatasync(fd) == 0 else {
+            throw StateError("cannot append to \(target): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
+        data.withUnsafeBytes { buf -> Bool in
             var offset = 0
             while offset < buf.count {
                 let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
                 if n < 0 { if errno == EINTR { continue }; return false }
                 offset += n
             }
-            return fsync(fd) == 0
+            return true
         }
-        guard ok else { throw StateError("cannot write \(temp): \(String(cString: strerror(errno)))") }
-        guard rename(temp, target) == 0 else { throw StateError("cannot replace \(target): \(String(cString: strerror(errno)))") }
-        let dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 { fsync(dir); close(dir) }
     }
 
     public func remove(_ name: String) { try? FileManager.default.removeItem(atPath: url(name).path) }

@@ -1,9 +1,17 @@
 public import Foundation
 import WeftMesh
 
-/// What IPAM keeps in the state directory (`ipam.json`): the ring, the agreement's claims,
-/// this peer's allocations and known nicknames. JSON, so an operator can read it; written whole
-/// and atomically (temporary file, fsync, rename, fsync of the directory) on every change.
+/// IPAM's persisted state is two files in the state directory, both JSON so an operator can
+/// read them:
+/// - `ipam.json`, the snapshot: the ring, the agreement's claims, this peer's allocations,
+///   known nicknames, and the sequence number of the last allocation change it includes.
+///   Replaced atomically (temporary file, fsync, rename, fsync of the directory) when the ring
+///   changes or the journal grows long;
+/// - `ipam.journal`, one line per allocation change since the snapshot (`JournalRecord`),
+///   appended and fsynced before the change is answered, so an allocation costs one small
+///   write however many there are.
+/// A crash leaves the old or new snapshot whole, and at worst a torn last journal line (an
+/// allocation that was never answered), which the reader drops.
 struct IPAMSnapshot: Codable {
     struct Entry: Codable {
         var token: String
@@ -20,6 +28,7 @@ struct IPAMSnapshot: Codable {
     }
 
     var format = 1
+    var sequence: UInt64
     var peer: String
     var range: String
     var seeds: [String]
@@ -35,7 +44,7 @@ extension Allocator {
     public func snapshot() throws -> Data {
         func proposal(_ p: ProposalID) -> [String] { ["\(p.round)", p.proposer.description] }
         let snapshot = IPAMSnapshot(
-            peer: me.description, range: range.description, seeds: ring.seeds.map(\.description),
+            sequence: sequence, peer: me.description, range: range.description, seeds: ring.seeds.map(\.description),
             entries: ring.entries.map { .init(token: IPv4.format($0.token), owner: $0.owner.description,
                                               version: $0.version, free: $0.free) },
             paxos: paxos.knows.sorted { $0.key < $1.key }.map {
@@ -49,9 +58,29 @@ extension Allocator {
         return try encoder.encode(snapshot)
     }
 
-    /// Restores a snapshot taken by `snapshot()`. A snapshot of another peer or another range
-    /// is refused (the caller starts afresh and says so); a damaged one throws.
-    public mutating func restore(_ data: Data) throws(IPAMError) {
+    /// Restores what `snapshot()` and the journal records wrote. A snapshot of another peer
+    /// or another range is refused (the caller starts afresh and says so); a damaged one
+    /// throws, as does a damaged journal line other than a torn last one.
+    public mutating func restore(snapshot data: Data?, journal: Data?) throws(IPAMError) {
+        if let data { try restore(data) }
+        guard let journal else { return }
+        let lines = journal.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (n, line) in lines.enumerated() where !line.isEmpty {
+            guard let record = try? JSONDecoder().decode(JournalRecord.self, from: Data(line)),
+                  let allocation = record.allocation else {
+                if n == lines.count - 1 { break }  // torn by a crash mid-write: never answered
+                throw IPAMError(.invalid, "the IPAM journal is damaged at line \(n + 1)")
+            }
+            guard record.sequence > sequence else { continue }  // already in the snapshot
+            sequence = record.sequence
+            switch record.op {
+            case .hold: restoreAllocation(allocation, for: record.id)
+            case .release: restoreRelease(allocation.address, for: record.id)
+            }
+        }
+    }
+
+    private mutating func restore(_ data: Data) throws(IPAMError) {
         guard let s = try? JSONDecoder().decode(IPAMSnapshot.self, from: data) else {
             throw IPAMError(.invalid, "the IPAM state file is not valid")
         }
@@ -91,14 +120,47 @@ extension Allocator {
         paxos = Paxos(me: me, quorum: paxos.quorum, knows: knows)
         for (id, cidrs) in s.allocations {
             for cidr in cidrs {
-                let parts = cidr.split(separator: "/")
-                guard parts.count == 2, let address = IPv4.parse(String(parts[0])), let prefix = Int(parts[1]),
-                      let subnet = Subnet(start: address & (prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)), prefix: prefix) else {
+                guard let allocation = Allocation(cidr: cidr) else {
                     throw IPAMError(.invalid, "bad allocation \(cidr) in the IPAM state")
                 }
-                restoreAllocation(Allocation(address: address, subnet: subnet), for: id)
+                restoreAllocation(allocation, for: id)
             }
         }
+        sequence = s.sequence
         for (n, nick) in s.nicknames { if let peer = PeerName(n) { nicknames[peer] = nick } }
+    }
+}
+
+/// One allocation change in the journal: `{"seq":7,"op":"hold","id":"c1","cidr":"10.32.0.1/12"}`.
+public struct JournalRecord: Codable, Hashable, Sendable {
+    public enum Op: String, Codable, Sendable { case hold, release }
+
+    public var sequence: UInt64
+    public var op: Op
+    public var id: String
+    public var cidr: String
+
+    enum CodingKeys: String, CodingKey {
+        case sequence = "seq", op, id, cidr
+    }
+
+    var allocation: Allocation? { Allocation(cidr: cidr) }
+
+    /// The record as one journal line, newline included.
+    public func line() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ((try? encoder.encode(self)) ?? Data()) + Data("\n".utf8)
+    }
+}
+
+extension Allocation {
+    /// Parses `a.b.c.d/n` (any address inside its subnet).
+    init?(cidr: String) {
+        let parts = cidr.split(separator: "/")
+        guard parts.count == 2, let address = IPv4.parse(String(parts[0])), let prefix = Int(parts[1]),
+              (1...32).contains(prefix),
+              let subnet = Subnet(start: address & ~UInt32(0) << UInt32(32 - prefix), prefix: prefix) else { return nil }
+        self.init(address: address, subnet: subnet)
     }
 }

@@ -33,14 +33,14 @@ public struct Allocator: Sendable {
     public let me: PeerName
     public let range: Subnet
     public let mode: BootstrapMode
-    public internal(set) var ring: Ring
-    public internal(set) var paxos: Paxos
+    public internal(set) var ring: Ring { didSet { needsSnapshot = true } }
+    public internal(set) var paxos: Paxos { didSet { needsSnapshot = true } }
     /// Container ID → its addresses here.
     public internal(set) var allocations: [String: [Allocation]] = [:]
     /// Address → container ID, for every allocation here.
     private(set) var holders: [UInt32: String] = [:]
     /// Nicknames of peers that own or owned ring space.
-    public internal(set) var nicknames: [PeerName: String] = [:]
+    public internal(set) var nicknames: [PeerName: String] = [:] { didSet { needsSnapshot = true } }
     /// Peers whose ring we refused, and why.
     public private(set) var conflicts: [PeerName: Conflict] = [:]
 
@@ -62,6 +62,13 @@ public struct Allocator: Sendable {
     private var startedAt: UInt64 = 0
     /// True when this peer's free counts in the ring may be out of date.
     private var freeCountsStale = false
+
+    /// True when the ring, the agreement or the nicknames changed since the last snapshot.
+    public internal(set) var needsSnapshot = true
+    /// Allocation changes not yet written to the journal, oldest first.
+    public internal(set) var journal: [JournalRecord] = []
+    /// The sequence number of the last allocation change.
+    public internal(set) var sequence: UInt64 = 0
 
     /// How long a space request may go unanswered before another donor is asked.
     public static let requestTimeout: UInt64 = 3_000_000_000
@@ -123,7 +130,7 @@ public struct Allocator: Sendable {
 
     /// Records nicknames learned from the topology.
     public mutating func learn(nicknames known: [PeerName: String]) {
-        for (name, nick) in known { nicknames[name] = nick }
+        for (name, nick) in known where nicknames[name] != nick { nicknames[name] = nick }
     }
 
     // MARK: allocation
@@ -182,7 +189,10 @@ public struct Allocator: Sendable {
         let freed = held.filter { address == nil || $0.address == address }
         let kept = held.filter { address != nil && $0.address != address }
         allocations[id] = kept.isEmpty ? nil : kept
-        for a in freed { holders[a.address] = nil }
+        for a in freed {
+            holders[a.address] = nil
+            log(.release, id, a)
+        }
         if !freed.isEmpty { freeCountsStale = true }
         return freed
     }
@@ -221,7 +231,8 @@ public struct Allocator: Sendable {
     /// Folds in another peer's state. A ring with other seeds is refused, unless ours has never
     /// been used (no allocation anywhere we know of) and loses to theirs (more seeds, then the
     /// greater list): then ours gives way, so peers launched alone and connected later end up
-    /// on one ring.
+    /// on one ring. A seeded peer never gives way: its seeds are what the operator said, and a
+    /// mismatch is reported instead.
     private mutating func merge(ring other: Ring, claims: [PeerName: PaxosClaims], from source: PeerName, now: UInt64)
         throws(IPAMError) -> (changed: Bool, sends: [Send]) {
         var changed = false
@@ -230,7 +241,7 @@ public struct Allocator: Sendable {
                 changed = try ring.merge(other)
                 conflicts[source] = nil
             } catch let error {
-                if case .differentSeeds = error, case .consensus = mode, allocations.isEmpty, ring.isUnused,
+                if case .differentSeeds = error, !mode.isSeed, allocations.isEmpty, ring.isUnused,
                    Self.yields(ring, to: other) {
                     ring = other
                     changed = true
@@ -380,6 +391,7 @@ public struct Allocator: Sendable {
         _ = ring.transfer(from: me, to: heir)
         allocations.removeAll()
         holders.removeAll()
+        journal.removeAll()
         return (heir, [(heir, .handoff(ring)), gossip()])
     }
 
@@ -389,11 +401,28 @@ public struct Allocator: Sendable {
         allocations[id, default: []].append(allocation)
         holders[allocation.address] = id
         freeCountsStale = true
+        log(.hold, id, allocation)
     }
 
-    /// Puts back an allocation read from the state directory.
+    private mutating func log(_ op: JournalRecord.Op, _ id: String, _ allocation: Allocation) {
+        sequence += 1
+        journal.append(JournalRecord(sequence: sequence, op: op, id: id, cidr: allocation.cidr))
+    }
+
+    /// Puts back an allocation read from the state directory (idempotent).
     mutating func restoreAllocation(_ allocation: Allocation, for id: String) {
-        record(allocation, for: id)
+        guard holders[allocation.address] == nil else { return }
+        allocations[id, default: []].append(allocation)
+        holders[allocation.address] = id
+        freeCountsStale = true
+    }
+
+    /// Takes back an allocation a journal record released.
+    mutating func restoreRelease(_ address: UInt32, for id: String) {
+        guard holders[address] == id else { return }
+        holders[address] = nil
+        allocations[id]?.removeAll { $0.address == address }
+        if allocations[id]?.isEmpty == true { allocations[id] = nil }
     }
 
     /// A free address this peer owns in `subnet`'s usable part, searching from the cursor.

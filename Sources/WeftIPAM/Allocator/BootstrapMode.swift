@@ -32,6 +32,8 @@ public enum BootstrapMode: Hashable, Sendable, CustomStringConvertible {
         throw IPAMError(.invalid, "--ipalloc-init must be consensus[=N], seed=NAME,... or observer, not '\(text)'")
     }
 
+    var isSeed: Bool { if case .seed = self { true } else { false } }
+
     public var description: String {
         switch self {
         case let .consensus(peers): "consensus=\(peers) (quorum \(peers / 2 + 1))"
