@@ -102,7 +102,7 @@ let package = Package(
         ),
         .target(
             name: "WeftMeshFuzzing",
-            dependencies: ["WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftMesh", "WeftIPAM", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

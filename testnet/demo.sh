@@ -2,6 +2,7 @@
 # The demo: four hosts in network namespaces. h1 starts alone; h2 and h3 know only h1; h4 knows
 # only h3 and cannot reach h1 at all (its underlay link to h1 is cut). Gossip spreads the
 # topology, every router connects to every peer it can, and h1 reaches h4 through a relay.
+# The four agree on an IPAM ring (consensus of 4) and hand out addresses.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the demo creates network namespaces" >&2; exit 1; }
@@ -13,7 +14,7 @@ tn_cut 1 4
 echo "== launching 4 routers (h4's underlay to h1 is cut)"
 for i in 1 2 3 4; do
     case $i in 1) peers=();; 4) peers=("$(tn_ip 3)");; *) peers=("$(tn_ip 1)");; esac
-    printf 'h%s: %s\n' "$i" "$(tn_launch "$i" --password demo-secret "${peers[@]}")"
+    printf 'h%s: %s\n' "$i" "$(tn_launch "$i" --password demo-secret --ipalloc-init consensus=4 "${peers[@]}")"
 done
 mesh_formed() { for i in 1 2 3 4; do [ "$(tn_peer_count "$i")" = 4 ] || return 1; done; }
 start=$SECONDS
@@ -25,4 +26,10 @@ echo; echo "== weft status connections (h1)"; tn_weft 1 status connections
 echo; echo "== unicast routes of h1 (destination -> next hop)"
 tn_weft 1 report | jq -r '.peers as $p | .routes.unicast | to_entries[] | .key as $k | .value as $v |
     "  \($k)(\([$p[] | select(.name == $k)][0].nickname)) -> \($v)(\([$p[] | select(.name == $v)][0].nickname))"'
+echo; echo "== IPAM: agreement, then two addresses per host"
+for i in 1 2 3 4; do tn_weft "$i" prime --timeout 20; done
+for i in 1 2 3 4; do
+    for c in a b; do printf '  h%s container %s%s: %s' "$i" "$c" "$i" "$(tn_alloc "$i" "$c$i")"; echo; done
+done
+echo; echo "== weft status ipam (h1)"; tn_weft 1 status ipam
 echo; echo "demo finished; tearing down"

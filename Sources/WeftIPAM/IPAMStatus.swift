@@ -38,7 +38,9 @@ public struct IPAMStatus: Sendable {
             owned[e.owner] = (o + core.ring.rangeSize(at: i), f + UInt64(e.free))
         }
         owners = owned.sorted { $0.key < $1.key }.map { name, counts in
-            Owner(name: name, nickname: core.nicknames[name], owned: counts.0, free: counts.1,
+            // Our own count is exact; others' are what they last reported.
+            Owner(name: name, nickname: core.nicknames[name], owned: counts.0,
+                  free: name == core.me ? counts.0 - UInt64(core.allocatedCount) : counts.1,
                   reachable: name == core.me || reachable.contains(name))
         }
         conflicts = core.conflicts.sorted { $0.key < $1.key }.map { ($0.key, $0.value.reason) }

@@ -1,8 +1,9 @@
 import NIOCore
+import WeftIPAM
 import WeftMesh
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
-/// key hello, features, messages, topology payloads). Used by the libFuzzer target in `Fuzz/`;
+/// key hello, features, messages, topology and IPAM payloads). Used by the libFuzzer target in `Fuzz/`;
 /// a decoder that traps on any input is a bug.
 public enum MeshDecoderFuzzing {
     public static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -32,5 +33,8 @@ public enum MeshDecoderFuzzing {
         }
         var e = payload
         _ = try? TopologyMessage.decode(&e)
+        if let ipam = try? IPAMMessage.decode(payload) {
+            guard (try? IPAMMessage.decode(ipam.encode())) == ipam else { fatalError("round trip changed \(ipam)") }
+        }
     }
 }

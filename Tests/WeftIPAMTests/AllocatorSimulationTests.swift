@@ -178,6 +178,30 @@ struct IPAMCluster {
         #expect(got == 62)  // all of a /26 but its network and broadcast addresses
     }
 
+    /// A seeded peer that lost its state rebuilds the first division, which is stale: it hands
+    /// out nothing until a peer with the real ring answered, and then only what it still owns.
+    @Test func seededPeerWithoutStateWaitsForTheRing() throws {
+        let seeds = [Self.peer(1), Self.peer(2)]
+        var c = IPAMCluster(peers: 3, range: "10.40.0.0/24") { $0 == 3 ? .observer : .seed(seeds) }
+        c.start()
+        c.tick()
+        let gift = try c.allocate(on: Self.peer(3), id: "obs").get()  // p1 or p2 gave p3 space
+        let donor = c.nodes[Self.peer(1)]!.ring.ownedCount(Self.peer(1)) < 128 ? Self.peer(1) : Self.peer(2)
+        c.nodes[donor] = Allocator(me: donor, range: Subnet("10.40.0.0/24")!, mode: .seed(seeds))
+        let sends = c.nodes[donor]!.start(now: c.now)
+        #expect(!c.nodes[donor]!.isReady)
+        let (early, _) = c.nodes[donor]!.allocate(id: "x", now: c.now, reachable: [])
+        guard case .waiting = early else { Issue.record("allocated from a stale ring: \(early)"); return }
+        c.post(sends, from: donor)
+        c.run()
+        c.tick()
+        var held: [UInt32] = []
+        for j in 0..<100 { if case let .success(a) = c.allocate(on: donor, id: "d\(j)") { held.append(a.address) } }
+        let ring = c.nodes[Self.peer(3)]!.ring
+        #expect(!held.isEmpty && held.allSatisfy { ring.owner(of: $0) == donor })
+        #expect(!held.contains(gift.address))
+    }
+
     /// Seeds that disagree: both sides refuse the other's ring; the losing side stops allocating.
     @Test func seedMismatch() {
         var c = IPAMCluster(peers: 3, range: "10.40.0.0/24") { i in

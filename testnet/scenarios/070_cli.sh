@@ -21,7 +21,7 @@ conns_json() { tn_weft 1 status connections --json | jq -e '.[0].state == "estab
 tn_check "status connections --json" conns_json
 metrics() { tn_http 1 /metrics | grep -q '^weft_peers 2' && tn_http 1 /metrics | grep -q 'weft_connections{state="established"} 1' && tn_http 1 /metrics | grep -q 'weft_gossip_messages_total{channel="topology"'; }
 tn_check "metrics: peers, connections, gossip" metrics
-for cmd in launch connect forget status report stop reset version; do
+for cmd in launch connect forget status report rmpeer prime stop reset version; do
     tn_check "weft $cmd --help" bash -c "$TN_BIN/weft $cmd --help >/dev/null"
 done
 not_running_error() {
@@ -35,3 +35,22 @@ tn_weft 1 reset
 tn_check "reset deletes the state" test ! -e "$(tn_state 1)/peer-name"
 new=$(tn_launch 1)
 tn_check "after reset the router has a new name" test "$new" != "$name"
+bad_flag() {
+    local err
+    err=$(tn_weft 2 launch --ipalloc-init "$1" 2>&1 >/dev/null) && return 1
+    [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ "$err" == weft:*ipalloc* ]]
+}
+tn_check "a bad --ipalloc-init: one line naming the flag" bad_flag bogus
+tn_check "a bad consensus count: one line" bad_flag consensus=zero
+bad_range() {
+    local err
+    err=$(tn_weft 2 launch --ipalloc-range 10.32.0.1/12 2>&1 >/dev/null) && return 1
+    [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ "$err" == weft:*ipalloc-range* ]]
+}
+tn_check "a range that is not a network: one line" bad_range
+no_ipam() {
+    tn_launch 2 --ipalloc-range "" "$(tn_ip 1)" >/dev/null || return 1
+    [ "$(tn_exec 2 curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:6784/ip/x)" = 404 ] &&
+        tn_weft 2 report | jq -e 'has("ipam") | not' >/dev/null
+}
+tn_check "an empty --ipalloc-range turns IPAM off" no_ipam

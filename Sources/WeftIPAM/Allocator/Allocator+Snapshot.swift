@@ -63,6 +63,7 @@ extension Allocator {
     /// throws, as does a damaged journal line other than a torn last one.
     public mutating func restore(snapshot data: Data?, journal: Data?) throws(IPAMError) {
         if let data { try restore(data) }
+        confirmed = true
         guard let journal else { return }
         let lines = journal.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         for (n, line) in lines.enumerated() where !line.isEmpty {

@@ -63,6 +63,11 @@ public struct Allocator: Sendable {
     /// True when this peer's free counts in the ring may be out of date.
     private var freeCountsStale = false
 
+    /// False while a seeded ring this peer built itself (with no state to restore) has not been
+    /// confirmed by another peer holding the same ring: the peer may have lost its state and
+    /// given space away before, so it must learn the ring's present versions first.
+    public internal(set) var confirmed = true
+
     /// True when the ring, the agreement or the nicknames changed since the last snapshot.
     public internal(set) var needsSnapshot = true
     /// Allocation changes not yet written to the journal, oldest first.
@@ -95,6 +100,7 @@ public struct Allocator: Sendable {
         switch mode {
         case let .seed(peers):
             ring = Ring(start: range.start, end: range.end, dividedAmong: peers)
+            confirmed = peers == [me]
         case .consensus:
             // Wait to hear from the expected peers (or one interval) before proposing, so the
             // ring is divided among all of them rather than the first quorum.
@@ -121,7 +127,7 @@ public struct Allocator: Sendable {
     }
 
     /// True once the ring has been divided (by agreement, seeds, or gossip).
-    public var isReady: Bool { ring.isDivided }
+    public var isReady: Bool { ring.isDivided && confirmed }
 
     /// The state to gossip: the ring, the agreement while no ring exists, and known nicknames.
     public func gossip() -> Send {
@@ -145,7 +151,7 @@ public struct Allocator: Sendable {
             return (.failed(IPAMError(.invalid, "\(subnet) is not inside the IPAM range \(range)")), [])
         }
         if let held = allocations[id]?.first(where: { $0.subnet == subnet }) { return (.done(held), []) }
-        guard ring.isDivided else { return (.waiting(agreementStatus), []) }
+        guard ring.isDivided, confirmed else { return (.waiting(agreementStatus), []) }
         if let (peer, conflict) = conflicts.first(where: { $0.value.theirsWins }) {
             return (.failed(IPAMError(.conflict, "not allocating: \(conflict.reason) (with \(describe(peer)))")), [])
         }
@@ -167,7 +173,7 @@ public struct Allocator: Sendable {
         guard subnet.contains(address) else {
             return .failed(IPAMError(.invalid, "\(IPv4.format(address)) is not in \(subnet)"))
         }
-        guard ring.isDivided else { return .waiting(agreementStatus) }
+        guard ring.isDivided, confirmed else { return .waiting(agreementStatus) }
         if let holder = holders[address] {
             guard holder == id else {
                 return .failed(IPAMError(.conflict, "\(IPv4.format(address)) is already held by \(holder)"))
@@ -240,6 +246,7 @@ public struct Allocator: Sendable {
             do {
                 changed = try ring.merge(other)
                 conflicts[source] = nil
+                confirmed = true
             } catch let error {
                 if case .differentSeeds = error, !mode.isSeed, allocations.isEmpty, ring.isUnused,
                    Self.yields(ring, to: other) {
@@ -297,7 +304,10 @@ public struct Allocator: Sendable {
 
     /// What an allocation waits for before the ring exists.
     public var agreementStatus: String {
-        switch mode {
+        if ring.isDivided && !confirmed {
+            return "waiting to hear the seeded IPAM ring from another peer (this peer has no saved state)"
+        }
+        return switch mode {
         case .consensus:
             "waiting for agreement on the IPAM ring (quorum \(paxos.quorum), heard from \(paxos.knows.count))"
         case .seed: "waiting for the seeded IPAM ring"
