@@ -63,9 +63,14 @@ public final class IPAMService: GossipChannel {
 
     // MARK: running
 
-    /// Starts the agreement, then ticks until the task is cancelled.
-    public func run() async {
+    /// Starts the agreement (or builds the seeded ring). Call it before the mesh connects, so
+    /// the state every new neighbour receives already holds the ring.
+    public func start() {
         apply { s in s.core.start(now: Self.now()) }
+    }
+
+    /// Ticks until the task is cancelled.
+    public func run() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
             apply { s in s.core.tick(now: Self.now()) }

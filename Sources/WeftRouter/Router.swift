@@ -44,6 +44,7 @@ public final class Router: Sendable {
         if configuration.mesh.password == nil {
             logger.warning("no password: mesh traffic is NOT encrypted (set --password or WEFT_PASSWORD)")
         }
+        ipam?.start()
         try await mesh.start(initialPeers: configuration.initialPeers)
         let api: any Channel
         do {

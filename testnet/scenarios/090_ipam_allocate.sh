@@ -6,6 +6,7 @@ tn_setup 4
 tn_launch_mesh 4 --ipalloc-init consensus=4
 for i in 1 2 3 4; do tn_check "h$i: weft prime returns" tn_weft $i prime --timeout 20; done
 tn_check_within 10 "all four see one ring" tn_same_ring 4
+# Launched within 10 s of each other, all four are in the first division.
 even() { [ "$(tn_weft 1 report | jq '[.ipam.peers[].owned] | (length == 4) and (add == 1048576) and (max - min <= 1)')" = true ]; }
 tn_check "the /12 is split evenly among the four" even
 out="$TN_RUN/allocations"

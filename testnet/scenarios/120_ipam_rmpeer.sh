@@ -22,6 +22,9 @@ tn_check "the next allocation fails at once, naming the dead owner: $err" \
     bash -c "[[ '$err' == *unreachable*h3* ]] && [ $((SECONDS - start)) -le 5 ]"
 out=$(tn_weft 1 rmpeer h3)
 tn_check "rmpeer h3 reports what it took over: $out" test "$out" = "$owned3 IPs taken over from $name3(h3)"
-while tn_alloc $((n % 2 + 1)) "a$n" >/dev/null; do n=$((n + 1)); [ $n -lt 100 ] || break; done
+taken() { tn_weft 2 report | jq -e --arg n "$name3" '[.ipam.peers[] | select(.name == $n)] | length == 0' >/dev/null; }
+tn_check_within 5 "h2 learns of the take-over by gossip" taken
+# Each address from h1 or else h2 (the last free address of a peer is not given away).
+while tn_alloc 1 "a$n" >/dev/null || tn_alloc 2 "a$n" >/dev/null; do n=$((n + 1)); [ $n -lt 100 ] || break; done
 tn_check "after rmpeer all 62 usable addresses of the /26 are handed out ($n)" test $n = 62
 tn_check "rmpeer of an unknown peer is an error" bash -c "! ip netns exec $(tn_ns 1) $TN_BIN/weft rmpeer nosuchpeer 2>/dev/null"

@@ -10,7 +10,7 @@ tn_launch 2 --name $n2 --ipalloc-init seed=$n1,$n2 "$(tn_ip 1)" >/dev/null
 tn_launch 3 --ipalloc-init observer "$(tn_ip 1)" >/dev/null
 tn_check_within 20 "h1, h2 and the observer h3 connect" tn_full_mesh 3
 seeded() { tn_weft 1 report | jq -e --arg a $n1 --arg b $n2 '.ipam.ready and .ipam.seeds == [$a, $b] and (.ipam.peers | length == 2)' >/dev/null; }
-tn_check "the seeded ring is divided between h1 and h2" seeded
+tn_check_within 10 "the seeded ring is divided between h1 and h2" seeded
 tn_check_within 10 "the observer learns the ring" tn_ipam_ready 3
 observer_owns() { tn_weft 3 report | jq -r --arg n "$(tn_name 3)" '[.ipam.peers[] | select(.name == $n) | .owned] | add // 0'; }
 tn_check "the observer owns nothing at first" test "$(observer_owns)" = 0

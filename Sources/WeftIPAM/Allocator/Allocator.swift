@@ -81,6 +81,8 @@ public struct Allocator: Sendable {
     public static let denialPause: UInt64 = 10_000_000_000
     /// How long Paxos waits for a decision before proposing again (plus a per-peer offset).
     public static let reproposeInterval: UInt64 = 3_000_000_000
+    /// How long the first proposal waits to hear from every expected peer.
+    public static let gatherInterval: UInt64 = 10_000_000_000
 
     public init(me: PeerName, range: Subnet, mode: BootstrapMode) {
         self.me = me
@@ -266,7 +268,10 @@ public struct Allocator: Sendable {
             }
             decideIfAgreed()
         }
-        if changed { requests.removeAll() }
+        if changed {  // new information: ask again, even donors that refused before
+            requests.removeAll()
+            denials.removeAll()
+        }
         // Keep gossiping what changed (the mesh forwards the delta), and answer a peer that
         // has no ring yet (an observer, a newcomer) with ours.
         let answer = ring.isDivided && !other.isDivided
@@ -274,14 +279,14 @@ public struct Allocator: Sendable {
     }
 
     /// Proposes when the agreement is due: first once every expected peer has been heard from
-    /// (or one interval after the start), then again whenever a proposal stalled for an interval
+    /// (or 10 s after the start, so a missing peer does not stop the others), then again whenever a proposal stalled for an interval
     /// (plus a per-peer offset, so stalled proposers do not keep colliding).
     @discardableResult
     private mutating func proposeIfDue(now: UInt64) -> Bool {
         guard !ring.isDivided, case let .consensus(peers) = mode else { return false }
         let interval = Self.reproposeInterval + (me.rawValue % 2000) * 1_000_000
         let due = if let last = lastProposal { now &- last > interval }
-            else { paxos.knows.count >= peers || now &- startedAt > interval }
+            else { paxos.knows.count >= peers || now &- startedAt > Self.gatherInterval }
         guard due else { return false }
         paxos.propose()
         lastProposal = now

@@ -1,0 +1,60 @@
+import Foundation
+import Synchronization
+import CMnl
+import Glibc
+
+/// A network namespace, held open by its file descriptor.
+///
+/// Configuring a link inside another namespace needs sockets opened there. `socket()` opens an
+/// rtnetlink socket in the namespace on a thread of its own that enters it (`setns`), does
+/// nothing else and ends: the socket keeps its namespace for its whole life, and no thread that
+/// the Swift runtime or an event loop shares ever changes namespace.
+public final class NetworkNamespace: Sendable {
+    /// The open namespace file (for `IFLA_NET_NS_FD` and `setns`).
+    public let descriptor: Int32
+    /// How the caller named it.
+    public let spec: String
+
+    /// Opens a namespace named as `weft attach` takes it: a name under /run/netns, a path, or
+    /// the PID of a process in it.
+    public init(_ spec: String) throws(NetlinkError) {
+        let path: String
+        if spec.allSatisfy(\.isNumber), !spec.isEmpty {
+            path = "/proc/\(spec)/ns/net"
+        } else if spec.contains("/") {
+            path = spec
+        } else {
+            path = "/run/netns/\(spec)"
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NetlinkError(operation: "open network namespace \(path)", errno: errno) }
+        descriptor = fd
+        self.spec = spec
+    }
+
+    deinit { close(descriptor) }
+
+    /// True when `spec` names a namespace under /run/netns (so /etc/netns/NAME applies).
+    public var isNamed: Bool { !spec.contains("/") && !spec.allSatisfy(\.isNumber) }
+
+    /// An rtnetlink socket inside this namespace.
+    public func socket() throws(NetlinkError) -> RouteSocket {
+        let fd = descriptor
+        let result = Mutex<Result<RouteSocket, NetlinkError>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            // This thread exists only to enter the namespace and open the socket there.
+            let outcome: Result<RouteSocket, NetlinkError>
+            if weft_enter_network_namespace(fd) != 0 {
+                outcome = .failure(NetlinkError(operation: "enter network namespace", errno: errno))
+            } else {
+                outcome = Result { () throws(NetlinkError) in try RouteSocket() }
+            }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+}
