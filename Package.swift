@@ -53,6 +53,14 @@ let package = Package(
         ),
         .target(name: "WeftNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
         .target(
+            name: "WeftSleeve",
+            dependencies: [
+                "CPcap", "WeftMesh", "WeftCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "WeftOptions",
             dependencies: ["WeftIPAM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
@@ -113,6 +121,11 @@ let package = Package(
         .testTarget(
             name: "WeftIPAMTests",
             dependencies: ["WeftIPAM", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSleeveTests",
+            dependencies: ["WeftSleeve", "WeftMesh", "WeftCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

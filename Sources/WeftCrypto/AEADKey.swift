@@ -61,6 +61,46 @@ public struct AEADKey: Sendable, Equatable {
         return Int(written)
     }
 
+    /// Seals `length` bytes at `message` in place, appending the 16-byte tag (the buffer must
+    /// hold `length + overhead` bytes), authenticating `additional` too. Returns the sealed
+    /// length. For the data path: no copy, no allocation.
+    @inline(__always)
+    public func sealInPlace(_ message: UnsafeMutableRawPointer, length: Int, counter: UInt64,
+                            additional: UnsafeRawBufferPointer) -> Int {
+        var nonce = Self.nonce(counter)
+        var written: UInt64 = 0
+        let m = message.assumingMemoryBound(to: UInt8.self)
+        withUnsafeBytes(of: &nonce) { n in
+            bytes.withUnsafeBufferPointer { k in
+                _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+                    m, &written, m, UInt64(length),
+                    additional.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(additional.count), nil,
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!)
+            }
+        }
+        return Int(written)
+    }
+
+    /// Opens `length` sealed bytes at `message` in place; returns the plaintext length, or nil
+    /// when the bytes, the counter or `additional` are not what was sealed.
+    @inline(__always)
+    public func openInPlace(_ message: UnsafeMutableRawPointer, length: Int, counter: UInt64,
+                            additional: UnsafeRawBufferPointer) -> Int? {
+        guard length >= Self.overhead else { return nil }
+        var nonce = Self.nonce(counter)
+        var written: UInt64 = 0
+        let m = message.assumingMemoryBound(to: UInt8.self)
+        let rc = withUnsafeBytes(of: &nonce) { n in
+            bytes.withUnsafeBufferPointer { k in
+                crypto_aead_chacha20poly1305_ietf_decrypt(
+                    m, &written, nil, m, UInt64(length),
+                    additional.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(additional.count),
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!)
+            }
+        }
+        return rc == 0 ? Int(written) : nil
+    }
+
     /// Seals an array; convenient where a copy does not matter (handshake, tests).
     public func seal(_ plaintext: [UInt8], counter: UInt64) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: plaintext.count + Self.overhead)

@@ -1,0 +1,222 @@
+import Foundation
+public import Logging
+import Synchronization
+public import WeftCrypto
+public import WeftMesh
+
+/// The sleeve data path of one router: Ethernet frames captured from the `weft` bridge (through
+/// `vethwe-pcap`) travel in UDP datagrams to the peer behind their destination MAC, directly
+/// when the UDP path to that peer works both ways, else through the next hop of the mesh's
+/// unicast route; frames for unknown or group addresses follow this router's broadcast tree.
+/// With a password every datagram is sealed hop by hop under the session keys of the TCP
+/// connection to that neighbour, and checked against a replay window.
+///
+/// Threads: one captures (pcap) and sends, one receives (UDP) and injects or relays; the router
+/// calls `tick()` every second (heartbeats) and `update` on every topology change. Shared state
+/// is one `Mutex`, taken once per frame or datagram for a few lookups.
+public final class Sleeve: Sendable {
+    public struct Configuration: Sendable {
+        public var me: PeerName
+        public var port: Int
+        public var interface: String
+        /// The overlay's IP MTU (the containers' interfaces get it).
+        public var mtu: Int
+        /// Seal datagrams (the mesh has a password).
+        public var sealed: Bool
+
+        public init(me: PeerName, port: Int = 6783, interface: String = "vethwe-pcap", mtu: Int = Sleeve.defaultMTU,
+                    sealed: Bool) {
+            self.me = me
+            self.port = port
+            self.interface = interface
+            self.mtu = mtu
+            self.sealed = sealed
+        }
+    }
+
+    /// A neighbour as the mesh knows it: where to send, and the session keys.
+    public struct Neighbour: Sendable {
+        public var address: UInt32
+        public var port: Int
+        public var keys: SessionKeys?
+
+        public init(address: UInt32, port: Int, keys: SessionKeys?) {
+            self.address = address
+            self.port = port
+            self.keys = keys
+        }
+    }
+
+    /// The largest UDP payload that fits a 1500-byte IPv4 underlay unfragmented.
+    public static let maxDatagram = 1472
+    /// 1376, as Weave's sleeve: a frame of it (1390 bytes) and its length fit a sealed datagram
+    /// (1472 − 30 header − 16 tag − 2 = 1424 bytes of frame) with room to spare for IP options.
+    public static let defaultMTU = 1376
+    /// A neighbour's UDP path counts as working while heartbeats arrive within this time.
+    static let pathTimeout: UInt64 = 3_000_000_000
+
+    let configuration: Configuration
+    let logger: Logger
+    let state: Mutex<State>
+    let counters = SleeveCounters()
+    private let stopped = Atomic<Bool>(false)
+    private let socket: DatagramSocket
+    private let capture: PcapHandle
+    private let injector: PcapHandle
+    private let tickBatch = Mutex(DatagramBatch(capacity: 64))
+
+    struct State {
+        var paths: [PeerName: PeerPath] = [:]
+        var unicast: [PeerName: PeerName] = [:]
+        var routes: Routes?
+        var children: [PeerName: [PeerName]] = [:]
+        var table = ForwardingTable()
+
+        /// Children of this router in `source`'s broadcast tree (cached per topology).
+        mutating func broadcastChildren(of source: PeerName) -> [PeerName] {
+            if let c = children[source] { return c }
+            let c = routes?.broadcastNextHops(from: source) ?? []
+            children[source] = c
+            return c
+        }
+    }
+
+    /// What this router knows of the UDP path to one neighbour.
+    struct PeerPath {
+        var address: sockaddr_in
+        var sendKey: AEADKey?
+        var receiveKey: AEADKey?
+        var sendCounter: UInt64 = 0
+        var window = ReplayWindow()
+        /// When a valid datagram last came from it.
+        var lastHeard: UInt64 = 0
+        /// When it last said it hears us.
+        var theyHearUs: UInt64 = 0
+
+        func works(now: UInt64) -> Bool {
+            now &- lastHeard < Sleeve.pathTimeout && now &- theyHearUs < Sleeve.pathTimeout
+        }
+    }
+
+    /// Opens the capture and the UDP socket; `start()` starts the threads.
+    public init(configuration: Configuration, logger: Logger) throws(SleeveError) {
+        self.configuration = configuration
+        self.logger = logger
+        socket = try DatagramSocket(port: configuration.port)
+        capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
+        injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64)
+        state = Mutex(State())
+    }
+
+    public func start() {
+        Thread.detachNewThread { [self] in captureLoop() }
+        Thread.detachNewThread { [self] in receiveLoop() }
+    }
+
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        capture.stop()
+    }
+
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    // MARK: control
+
+    /// Takes in the mesh's neighbours (with their keys) and routes. A neighbour whose keys
+    /// changed (a new connection) starts a fresh path; MACs behind peers that left are forgotten.
+    public func update(neighbours: [PeerName: Neighbour], routes: Routes) {
+        state.withLock { s in
+            var paths: [PeerName: PeerPath] = [:]
+            for (name, n) in neighbours {
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = UInt16(n.port).bigEndian
+                address.sin_addr.s_addr = n.address.bigEndian
+                if var old = s.paths[name], old.sendKey == n.keys?.udpSend, old.address.sin_addr.s_addr == address.sin_addr.s_addr {
+                    old.address = address
+                    paths[name] = old
+                } else {
+                    paths[name] = PeerPath(address: address, sendKey: n.keys?.udpSend, receiveKey: n.keys?.udpReceive)
+                }
+            }
+            s.paths = paths
+            let gone = Set(s.unicast.keys).subtracting(routes.unicast.keys)
+            for peer in gone { s.table.forget(peer: peer) }
+            s.unicast = routes.unicast
+            s.routes = routes
+            s.children = [:]
+        }
+    }
+
+    /// Whether the direct UDP path to each neighbour works now.
+    public func directPaths() -> [PeerName: Bool] {
+        let now = Self.now()
+        return state.withLock { s in s.paths.mapValues { $0.works(now: now) } }
+    }
+
+    /// Sends a heartbeat to every neighbour (each second): it tells the neighbour we hear it,
+    /// and its arrival tells the neighbour its own heartbeats get through.
+    public func tick() {
+        let now = Self.now()
+        tickBatch.withLock { batch in
+            var count = 0
+            state.withLock { s in
+                s.table.expire(now: now)
+                for (name, var path) in s.paths where count < batch.capacity {
+                    let slot = batch.slot(count)
+                    slot[SleeveHeader.size] = now &- path.lastHeard < Self.pathTimeout ? 1 : 0
+                    guard let length = seal(slot, bodyLength: 1, flags: .heartbeat, source: configuration.me,
+                                            destination: name, hops: 1, path: &path) else { continue }
+                    s.paths[name] = path
+                    batch.addresses[count] = path.address
+                    batch.lengths[count] = length
+                    count += 1
+                }
+            }
+            socket.send(batch, count: count)
+        }
+    }
+
+    // MARK: shared by both directions
+
+    /// Writes the header for `path` into `slot`, seals the body that follows it when the mesh
+    /// has a password, and returns the datagram's length (nil when the path has no key yet).
+    @inline(__always)
+    func seal(_ slot: UnsafeMutableRawBufferPointer, bodyLength: Int, flags: SleeveHeader.Flags, source: PeerName,
+              destination: PeerName, hops: UInt8, path: inout PeerPath) -> Int? {
+        path.sendCounter += 1
+        var flags = flags
+        if configuration.sealed { flags.insert(.sealed) }
+        let header = SleeveHeader(flags: flags, hops: hops, source: source, destination: destination,
+                                  sender: configuration.me, counter: path.sendCounter)
+        header.write(to: slot)
+        guard configuration.sealed else { return SleeveHeader.size + bodyLength }
+        guard let key = path.sendKey else { return nil }
+        let sealed = key.sealInPlace(slot.baseAddress! + SleeveHeader.size, length: bodyLength, counter: path.sendCounter,
+                                     additional: UnsafeRawBufferPointer(rebasing: slot[0..<SleeveHeader.size]))
+        return SleeveHeader.size + sealed
+    }
+
+    /// The neighbour to send to for `destination`: itself when its UDP path works, else the
+    /// next hop of the unicast route when that path works.
+    @inline(__always)
+    func nextHop(_ destination: PeerName, in s: State, now: UInt64) -> PeerName? {
+        if let p = s.paths[destination], p.works(now: now) { return destination }
+        if let hop = s.unicast[destination], hop != destination, let p = s.paths[hop], p.works(now: now) { return hop }
+        return nil
+    }
+
+    /// Bytes of frames a datagram can carry.
+    var bodyCapacity: Int { Self.maxDatagram - SleeveHeader.size - (configuration.sealed ? AEADKey.overhead : 0) }
+
+    @inline(__always)
+    func inject(_ frame: UnsafeRawBufferPointer) -> Bool { injector.inject(frame) }
+
+    func receive(into batch: DatagramBatch) -> Int { socket.receive(into: batch) }
+
+    func send(_ batch: DatagramBatch, from: Int = 0, count: Int) { socket.send(batch, from: from, count: count) }
+
+    func dispatchCaptured(_ body: (UnsafeRawBufferPointer) -> Void) -> Int32 { capture.dispatch(body) }
+}

@@ -1,0 +1,119 @@
+import Testing
+import WeftCrypto
+import WeftMesh
+import WeftSleeve
+
+@Suite struct SleeveFramingTests {
+    /// A header survives its codec; bad versions, flags and lengths are refused.
+    @Test func headerRoundTrip() {
+        let h = SleeveHeader(flags: [.sealed, .broadcast], hops: 5, source: PeerName(rawValue: 0x0102_0304_0506),
+                             destination: PeerName(rawValue: 0xA0B0_C0D0_E0F0), sender: PeerName(rawValue: 7), counter: 1 << 40 | 9)
+        var bytes = [UInt8](repeating: 0, count: SleeveHeader.size)
+        bytes.withUnsafeMutableBytes { h.write(to: $0) }
+        #expect(bytes.withUnsafeBytes { SleeveHeader(from: $0) } == h)
+        var bad = bytes
+        bad[0] = 2
+        #expect(bad.withUnsafeBytes { SleeveHeader(from: $0) } == nil)
+        bad = bytes
+        bad[1] = 0x80
+        #expect(bad.withUnsafeBytes { SleeveHeader(from: $0) } == nil)
+        #expect(bytes.dropLast().withUnsafeBytes { SleeveHeader(from: $0) } == nil)
+    }
+
+    /// Frames packed into a body come back whole and in order; lengths that overrun are caught.
+    @Test func frameListPacksAndRefusesOverruns() {
+        let frames: [[UInt8]] = [Array(repeating: 1, count: 60), Array(repeating: 2, count: 1390), Array(repeating: 3, count: 14)]
+        var body = [UInt8](repeating: 0, count: 2048)
+        var offset = 0
+        body.withUnsafeMutableBytes { out in
+            for f in frames { offset = f.withUnsafeBytes { FrameList.append($0, to: out, at: offset) } }
+        }
+        let packed = Array(body.prefix(offset))
+        packed.withUnsafeBytes { b in
+            #expect(!FrameList(b).isMalformed)
+            #expect(FrameList(b).map { Array($0) } == frames)
+        }
+        var broken = packed
+        broken[1] = 0xFF  // first length now overruns
+        broken.withUnsafeBytes { #expect(FrameList($0).isMalformed) }
+        Array(packed.dropLast()).withUnsafeBytes { #expect(FrameList($0).isMalformed) }
+    }
+
+    /// The window accepts each counter once, in any order within 1024, and nothing older.
+    @Test func replayWindow() {
+        var w = ReplayWindow()
+        let counters: [UInt64] = [5, 5, 3, 2000, 3, 976, 977, 977, 1_000_000]
+        var answers: [Bool] = []
+        for c in counters { answers.append(w.accept(c)) }
+        #expect(answers == [true, false, true, true, false, false, true, false, true])
+        #expect(!w.check(2000))
+        var rng = SplitMix64(seed: 3)
+        var fresh = ReplayWindow()
+        var seen = Set<UInt64>()
+        for _ in 0..<5000 {
+            let c = 10_000 + UInt64.random(in: 0..<900, using: &rng) + UInt64(seen.count)
+            let accepted = fresh.accept(c)
+            #expect(accepted == !seen.contains(c))
+            seen.insert(c)
+        }
+    }
+
+    /// MACs are learned where they send from, follow moves, age out, and group MACs are never learned.
+    @Test func forwardingTable() {
+        var t = ForwardingTable(ageing: 100)
+        let a = MAC(rawValue: 0x02_0000_0000_01), group = MAC(rawValue: 0xFF_FFFF_FFFF_FF)
+        let p = PeerName(rawValue: 9)
+        t.learn(a, at: .local, now: 0)
+        t.learn(group, at: .local, now: 0)
+        #expect(t.lookup(a, now: 50) == .local && t.lookup(group, now: 0) == nil && group.isGroup)
+        t.learn(a, at: .peer(p), now: 60)
+        #expect(t.lookup(a, now: 100) == .peer(p))
+        #expect(t.lookup(a, now: 161) == nil)
+        t.learn(a, at: .peer(p), now: 200)
+        t.forget(peer: p)
+        #expect(t.lookup(a, now: 200) == nil)
+    }
+
+    /// A too-big IPv4 frame with DF set is answered with ICMP "fragmentation needed", addressed
+    /// back to its sender, with valid checksums; other frames get no answer.
+    @Test func fragmentationNeeded() {
+        var frame = [UInt8](repeating: 0, count: 1500)
+        for i in 0..<6 { frame[i] = 0xAA; frame[6 + i] = 0xBB }
+        frame[12] = 0x08; frame[13] = 0x00
+        frame[14] = 0x45; frame[20] = 0x40; frame[23] = 6  // DF, TCP
+        frame[26...29] = [10, 32, 0, 1]; frame[30...33] = [10, 32, 0, 2]
+        var out = [UInt8](repeating: 0, count: 128)
+        let n = frame.withUnsafeBytes { f in out.withUnsafeMutableBytes { FragmentationNeeded.answer(to: f, mtu: 1376, into: $0) } }
+        #expect(n == 14 + 20 + 8 + 28)
+        #expect(out[0..<6].allSatisfy { $0 == 0xBB } && out[6..<12].allSatisfy { $0 == 0xAA })
+        #expect(Array(out[26..<30]) == [10, 32, 0, 2] && Array(out[30..<34]) == [10, 32, 0, 1])
+        #expect(out[34] == 3 && out[35] == 4 && Int(out[40]) << 8 | Int(out[41]) == 1376)
+        var noDF = frame
+        noDF[20] = 0
+        let none = noDF.withUnsafeBytes { f in out.withUnsafeMutableBytes { FragmentationNeeded.answer(to: f, mtu: 1376, into: $0) } }
+        #expect(none == nil)
+    }
+
+    /// In-place sealing with the header as associated data: a changed header or body, or the
+    /// wrong counter, fails to open.
+    @Test func sealInPlace() throws {
+        let pair = try (EphemeralKeyPair(), EphemeralKeyPair())
+        let password = try PasswordKey(password: "x")
+        let a = try SessionKeys(keyPair: pair.0, remotePublicKey: pair.1.publicKey, password: password, isInitiator: true)
+        let b = try SessionKeys(keyPair: pair.1, remotePublicKey: pair.0.publicKey, password: password, isInitiator: false)
+        var datagram = [UInt8](repeating: 7, count: 100 + AEADKey.overhead)
+        let header: [UInt8] = Array(repeating: 1, count: 30)
+        let sealed = datagram.withUnsafeMutableBytes { d in header.withUnsafeBytes { a.udpSend.sealInPlace(d.baseAddress!, length: 100, counter: 3, additional: $0) } }
+        #expect(sealed == 100 + AEADKey.overhead)
+        var copy = datagram
+        let opened = copy.withUnsafeMutableBytes { d in header.withUnsafeBytes { b.udpReceive.openInPlace(d.baseAddress!, length: sealed, counter: 3, additional: $0) } }
+        #expect(opened == 100 && copy.prefix(100).allSatisfy { $0 == 7 })
+        copy = datagram
+        let wrongCounter = copy.withUnsafeMutableBytes { d in header.withUnsafeBytes { b.udpReceive.openInPlace(d.baseAddress!, length: sealed, counter: 4, additional: $0) } }
+        #expect(wrongCounter == nil)
+        copy = datagram
+        let otherHeader = Array(repeating: UInt8(2), count: 30)
+        let wrongHeader = copy.withUnsafeMutableBytes { d in otherHeader.withUnsafeBytes { b.udpReceive.openInPlace(d.baseAddress!, length: sealed, counter: 3, additional: $0) } }
+        #expect(wrongHeader == nil)
+    }
+}
