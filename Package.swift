@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "WeftRouter",
             dependencies: [
-                "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM",
+                "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftNetlink", "WeftSleeve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,5 @@
+public import WeftCrypto
+
 /// A consistent picture of the mesh at one moment, for status output and the JSON report.
 public struct MeshStatus: Sendable {
     /// One of this router's connections or connection attempts.
@@ -61,6 +63,30 @@ extension Mesh {
                 unicast: s.node.currentRoutes().unicast,
                 connections: connections,
                 targets: s.targets.targets.values.sorted { $0.address < $1.address })
+        }
+    }
+}
+
+/// A connected neighbour, as the data path needs it.
+public struct MeshNeighbour: Sendable {
+    public var name: PeerName
+    /// The neighbour's underlay IP (of the TCP connection).
+    public var host: String
+    /// The session keys (nil without a password).
+    public var keys: SessionKeys?
+    /// What it supports (`sleeve`, `fastdp`).
+    public var capabilities: [String]
+}
+
+extension Mesh {
+    /// The neighbours with an established connection, and the current routes, read together.
+    public func dataPathView() -> (neighbours: [MeshNeighbour], routes: Routes) {
+        state.withLock { s in
+            let neighbours = s.live.map { name, live in
+                MeshNeighbour(name: name, host: PeerAddress(live.summary.address, defaultPort: configuration.port)?.host ?? live.summary.address,
+                              keys: live.connection.keys, capabilities: live.connection.remote.capabilities)
+            }
+            return (neighbours, s.node.currentRoutes())
         }
     }
 }

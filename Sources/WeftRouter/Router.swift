@@ -6,6 +6,7 @@ import NIOPosix
 public import Prometheus
 import WeftIPAM
 import WeftMesh
+import WeftSleeve
 
 /// A Weft router: the mesh, and the local HTTP API in front of it. `run()` starts both and
 /// returns once a stop was requested (by `POST /stop`, `DELETE /peer` or a signal).
@@ -19,6 +20,10 @@ public final class Router: Sendable {
     let mesh: Mesh
     /// IPAM, unless `--ipalloc-range` is empty.
     let ipam: IPAMService?
+    /// The bridge, the capture pair and the attached containers.
+    let host: HostNetwork
+    /// The sleeve data path.
+    let sleeve: Sleeve
     private let stopPromise: EventLoopPromise<Void>
     private let registry: PrometheusCollectorRegistry?
 
@@ -37,6 +42,25 @@ public final class Router: Sendable {
             mesh.onTopologyChange { [mesh] in Self.tell(ipam, about: mesh.status()) }
             Self.tell(ipam, about: mesh.status())
         }
+        host = try HostNetwork(mtu: Sleeve.defaultMTU, stateDirectory: configuration.stateDirectory, ipam: ipam)
+        try host.setUp()
+        do {
+            sleeve = try Sleeve(configuration: .init(me: configuration.mesh.identity.name, port: configuration.mesh.port,
+                                                     interface: HostNetwork.capturePort, sealed: configuration.mesh.password != nil),
+                                logger: logger)
+        } catch { throw StateError("\(error)") }
+        mesh.onTopologyChange { [mesh, sleeve, port = configuration.mesh.port] in Self.tell(sleeve, about: mesh, port: port) }
+    }
+
+    /// Passes the neighbours (underlay address, session keys) and routes to the sleeve.
+    static func tell(_ sleeve: Sleeve, about mesh: Mesh, port: Int) {
+        let view = mesh.dataPathView()
+        var neighbours: [PeerName: Sleeve.Neighbour] = [:]
+        for n in view.neighbours {
+            guard let address = IPv4.parse(n.host) else { continue }
+            neighbours[n.name] = Sleeve.Neighbour(address: address, port: port, keys: n.keys)
+        }
+        sleeve.update(neighbours: neighbours, routes: view.routes)
     }
 
     /// Starts the mesh and the API, waits for a stop request, and shuts both down.
@@ -45,6 +69,8 @@ public final class Router: Sendable {
             logger.warning("no password: mesh traffic is NOT encrypted (set --password or WEFT_PASSWORD)")
         }
         ipam?.start()
+        sleeve.start()
+        let heartbeats = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [sleeve] _ in sleeve.tick() }
         try await mesh.start(initialPeers: configuration.initialPeers)
         let api: any Channel
         do {
@@ -61,6 +87,8 @@ public final class Router: Sendable {
         logger.info("stopping")
         ipamTask?.cancel()
         try? ipam?.persist()
+        heartbeats.cancel()
+        sleeve.stop()
         try? await api.close()
         await mesh.shutdown()
         try? await group.shutdownGracefully()
@@ -75,13 +103,14 @@ public final class Router: Sendable {
 
     func handle(_ request: APIRequest) async -> APIResponse {
         if let response = await handleIPAM(request) { return response }
+        if let response = await handleContainers(request) { return response }
         switch (request.method, request.path) {
         case (.GET, ["status"]):
             return .text(StatusText.summary(mesh.status(), version: Self.version))
         case (.GET, ["status", "peers"]):
             return .text(StatusText.peers(mesh.status()))
         case (.GET, ["status", "connections"]):
-            return .text(StatusText.connections(mesh.status()))
+            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths()))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
         case (.GET, ["status", "dns"]):
@@ -108,6 +137,7 @@ public final class Router: Sendable {
         case (.DELETE, ["peer"]):
             // Leaving for good: IPAM hands its space to a live peer first.
             let heir = await ipam?.handOff(timeout: .seconds(5))
+            host.tearDown()
             requestStop()
             return .text(heir.map { "handed IPAM space to \($0)\n" } ?? "")
         default:
@@ -118,7 +148,7 @@ public final class Router: Sendable {
     func report() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), version: Self.version))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(), version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -136,6 +166,13 @@ public final class Router: Sendable {
             Gauge(label: "weft_ipam_allocated").record(ipam.allocated)
             Gauge(label: "weft_ipam_owned").record(ipam.owners.first { $0.name == s.identity.name }?.owned ?? 0)
         }
-        return registry?.emitToString() ?? ""
+        var text = registry?.emitToString() ?? ""
+        var typed = Set<String>()
+        for (name, labels, value) in sleeve.counters.snapshot {
+            if typed.insert(name).inserted { text += "# TYPE \(name) counter\n" }
+            let l = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
+            text += "\(name)\(l) \(value)\n"
+        }
+        return text
     }
 }

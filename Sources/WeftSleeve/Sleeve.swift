@@ -58,7 +58,7 @@ public final class Sleeve: Sendable {
     let configuration: Configuration
     let logger: Logger
     let state: Mutex<State>
-    let counters = SleeveCounters()
+    public let counters = SleeveCounters()
     private let stopped = Atomic<Bool>(false)
     private let socket: DatagramSocket
     private let capture: PcapHandle
@@ -93,9 +93,13 @@ public final class Sleeve: Sendable {
         /// When it last said it hears us.
         var theyHearUs: UInt64 = 0
 
+        /// Both directions heard from recently. (Other threads stamp with their own clock
+        /// readings, which may be later than `now`: compare without subtracting.)
         func works(now: UInt64) -> Bool {
-            now &- lastHeard < Sleeve.pathTimeout && now &- theyHearUs < Sleeve.pathTimeout
+            lastHeard > 0 && theyHearUs > 0 && now < lastHeard + Sleeve.pathTimeout && now < theyHearUs + Sleeve.pathTimeout
         }
+
+        func hears(now: UInt64) -> Bool { lastHeard > 0 && now < lastHeard + Sleeve.pathTimeout }
     }
 
     /// Opens the capture and the UDP socket; `start()` starts the threads.
@@ -166,7 +170,7 @@ public final class Sleeve: Sendable {
                 s.table.expire(now: now)
                 for (name, var path) in s.paths where count < batch.capacity {
                     let slot = batch.slot(count)
-                    slot[SleeveHeader.size] = now &- path.lastHeard < Self.pathTimeout ? 1 : 0
+                    slot[SleeveHeader.size] = path.hears(now: now) ? 1 : 0
                     guard let length = seal(slot, bodyLength: 1, flags: .heartbeat, source: configuration.me,
                                             destination: name, hops: 1, path: &path) else { continue }
                     s.paths[name] = path

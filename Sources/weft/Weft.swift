@@ -9,7 +9,8 @@ struct Weft: ParsableCommand {
         commandName: "weft",
         abstract: "Weft: a decentralized mesh overlay network for containers.",
         subcommands: [
-            Launch.self, Connect.self, Forget.self, Status.self, Report.self, RmPeer.self, Prime.self, Stop.self,
+            Launch.self, Connect.self, Forget.self, Status.self, Report.self, Attach.self, Detach.self, Ps.self,
+            Expose.self, Hide.self, RmPeer.self, Prime.self, Stop.self,
             Reset.self, Version.self,
         ])
 

@@ -157,7 +157,7 @@ public struct JournalRecord: Codable, Hashable, Sendable {
 
 extension Allocation {
     /// Parses `a.b.c.d/n` (any address inside its subnet).
-    init?(cidr: String) {
+    public init?(cidr: String) {
         let parts = cidr.split(separator: "/")
         guard parts.count == 2, let address = IPv4.parse(String(parts[0])), let prefix = Int(parts[1]),
               (1...32).contains(prefix),

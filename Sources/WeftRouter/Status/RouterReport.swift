@@ -41,6 +41,8 @@ struct RouterReport: Encodable {
         var outbound: Bool
         var state: String
         var datapath: String
+        /// Whether the direct UDP path to this peer works (else frames go through a relay).
+        var direct: Bool?
         var encrypted: Bool
         var info: String?
     }
@@ -104,7 +106,7 @@ struct RouterReport: Encodable {
     /// Absent when IPAM is off.
     var ipam: IPAM?
 
-    init(_ s: MeshStatus, ipam: IPAMStatus?, version: String) {
+    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], version: String) {
         self.version = version
         self.ipam = ipam.map(IPAM.init)
         router = Router(
@@ -121,7 +123,8 @@ struct RouterReport: Encodable {
         }
         connections = s.connections.map { c in
             Connection(peer: c.peer.map { "\($0)" }, nickname: c.nickname, address: c.address, outbound: c.outbound,
-                       state: c.state, datapath: "sleeve", encrypted: c.encrypted, info: c.info)
+                       state: c.state, datapath: "sleeve", direct: c.peer.flatMap { direct[$0] }, encrypted: c.encrypted,
+                       info: c.info)
         }
         targets = s.targets.map { t in
             Target(address: t.address, kind: t.kind.rawValue, state: t.state.rawValue, peer: t.peer.map { "\($0)" },

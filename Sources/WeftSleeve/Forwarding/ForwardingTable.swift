@@ -53,7 +53,7 @@ public struct ForwardingTable: Sendable {
     /// Where `mac` is, if known and fresh.
     @inline(__always)
     public func lookup(_ mac: MAC, now: UInt64) -> Location? {
-        guard let e = entries[mac], now &- e.seen < ageing else { return nil }
+        guard let e = entries[mac], now < e.seen &+ ageing else { return nil }
         return e.location
     }
 
@@ -64,7 +64,7 @@ public struct ForwardingTable: Sendable {
 
     /// Drops entries older than `ageing`.
     public mutating func expire(now: UInt64) {
-        entries = entries.filter { now &- $0.value.seen < ageing }
+        entries = entries.filter { now < $0.value.seen &+ ageing }
     }
 
     public var count: Int { entries.count }

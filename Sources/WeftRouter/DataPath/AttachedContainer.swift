@@ -1,0 +1,33 @@
+import Foundation
+
+/// A container plugged into the `weft` bridge by `weft attach`, as `containers.json` keeps it.
+struct AttachedContainer: Codable, Equatable, Sendable {
+    var id: String
+    /// The namespace as given: a name under /run/netns, a path, or a PID.
+    var netns: String
+    var hostname: String?
+    var mac: String
+    var cidrs: [String]
+    /// The host end of its veth pair, a port of the bridge.
+    var hostLink: String
+
+    /// A stable, locally administered unicast MAC for a container ID (FNV-1a of the ID): a
+    /// container attached again keeps its MAC, so peers' forwarding tables stay right.
+    static func mac(for id: String) -> [UInt8] {
+        let h = fnv1a(id)
+        var bytes = (0..<6).map { UInt8(truncatingIfNeeded: h >> (8 * UInt64($0))) }
+        bytes[0] = bytes[0] & 0xFC | 0x02
+        return bytes
+    }
+
+    /// `vethwepl` and seven hex digits of the ID's hash: within the 15-byte limit of link names.
+    static func hostLink(for id: String) -> String {
+        "vethwepl" + String(String(fnv1a(id) >> 36, radix: 16).suffix(7))
+    }
+
+    static func fnv1a(_ s: String) -> UInt64 {
+        s.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+
+    static func format(mac: [UInt8]) -> String { mac.map { String(format: "%02x", $0) }.joined(separator: ":") }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import NIOHTTP1
+import Synchronization
+import WeftIPAM
+import WeftNetlink
+
+/// An API request that failed, with the HTTP status it deserves and one line for the user.
+struct APIFailure: Error, CustomStringConvertible {
+    var status: HTTPResponseStatus
+    var description: String
+
+    init(_ status: HTTPResponseStatus, _ description: String) {
+        self.status = status
+        self.description = description
+    }
+
+    init(_ error: IPAMError) {
+        let status: HTTPResponseStatus = switch error.kind {
+        case .invalid: .badRequest
+        case .conflict: .conflict
+        case .unavailable: .serviceUnavailable
+        case .notFound: .notFound
+        }
+        self.init(status, error.description)
+    }
+}
+
+/// The host's side of the overlay, over rtnetlink: the bridge `weft` with the veth pair
+/// `vethwe-bridge`/`vethwe-pcap` that the sleeve captures on, and the containers plugged into
+/// it (`attach`), kept in `containers.json`; plus the host's own address on the overlay
+/// (`expose`).
+final class HostNetwork: Sendable {
+    static let bridge = "weft"
+    static let bridgePort = "vethwe-bridge"
+    static let capturePort = "vethwe-pcap"
+    static let containerInterface = "ethwe"
+    /// The IPAM ID of the host's own overlay addresses.
+    static let exposeID = "weft:expose"
+    static let stateFile = "containers.json"
+
+    let mtu: Int
+    private let links: Mutex<RouteSocket>
+    private let containers: Mutex<[String: AttachedContainer]>
+    private let stateDirectory: StateDirectory
+    private let ipam: IPAMService?
+
+    init(mtu: Int, stateDirectory: StateDirectory, ipam: IPAMService?) throws {
+        self.mtu = mtu
+        self.stateDirectory = stateDirectory
+        self.ipam = ipam
+        do { links = Mutex(try RouteSocket()) } catch { throw StateError("cannot open rtnetlink: \(error)") }
+        var known: [String: AttachedContainer] = [:]
+        if let data = stateDirectory.read(Self.stateFile) {
+            guard let list = try? JSONDecoder().decode([AttachedContainer].self, from: data) else {
+                throw StateError("\(stateDirectory.url(Self.stateFile).path) is damaged; fix or delete it")
+            }
+            for c in list { known[c.id] = c }
+        }
+        containers = Mutex(known)
+    }
+
+    /// Creates (or finds) the bridge and the capture pair and brings them up; idempotent.
+    func setUp() throws {
+        try links.withLock { h in
+            do {
+                try h.createBridge(Self.bridge, mtu: mtu)
+                try h.createVeth(Self.bridgePort, peer: Self.capturePort, mtu: mtu)
+                try h.setLink(Self.bridgePort, up: true, mtu: mtu, master: Self.bridge)
+                try h.setLink(Self.capturePort, up: true, mtu: mtu)
+                try h.setLink(Self.bridge, up: true)
+                // The host's own packets (expose) would reach pcap unfinished and oversized.
+                try? h.disableTxChecksum(Self.bridge)
+            } catch {
+                throw StateError("cannot set up the bridge \(Self.bridge): \(error)")
+            }
+        }
+    }
+
+    /// Removes the bridge, the capture pair and every attached container's link (reset).
+    func tearDown() {
+        links.withLock { h in
+            for c in containers.withLock({ Array($0.values) }) { _ = try? h.deleteLink(c.hostLink) }
+            _ = try? h.deleteLink(Self.bridgePort)
+            _ = try? h.deleteLink(Self.bridge)
+        }
+        containers.withLock { $0.removeAll() }
+        stateDirectory.remove(Self.stateFile)
+    }
+
+    // MARK: containers
+
+    /// Plugs the namespace `netns` into the bridge as `ethwe`, with the given addresses
+    /// (`a.b.c.d/n`, or `net:CIDR` for one from IPAM in that subnet) or one from IPAM.
+    func attach(netns spec: String, addresses: [String], id: String?, hostname: String?) async throws(APIFailure) -> AttachedContainer {
+        let namespace: NetworkNamespace
+        do { namespace = try NetworkNamespace(spec) } catch { throw APIFailure(.notFound, "\(error)") }
+        let id = id ?? spec
+        if let existing = containers.withLock({ $0[id] }) { return existing }
+        let cidrs = try await addressesFor(id: id, specs: addresses)
+        let mac = AttachedContainer.mac(for: id)
+        let container = AttachedContainer(id: id, netns: spec, hostname: hostname, mac: AttachedContainer.format(mac: mac),
+                                          cidrs: cidrs.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id))
+        do {
+            try links.withLock { h in
+                try h.createVeth(container.hostLink, peer: Self.containerInterface, mtu: mtu, peerMAC: mac,
+                                 peerNamespace: namespace.descriptor)
+                try h.setLink(container.hostLink, up: true, master: Self.bridge)
+            }
+            let inside = try namespace.socket()
+            for c in cidrs { try inside.addAddress(c.address, prefix: c.subnet.prefix, to: Self.containerInterface) }
+            try inside.setLink(Self.containerInterface, up: true)
+            try inside.setLink("lo", up: true)
+            try inside.disableTxChecksum(Self.containerInterface)
+        } catch {
+            _ = links.withLock { try? $0.deleteLink(container.hostLink) }
+            if let ipam { _ = try? ipam.free(id: id, address: nil) }
+            throw APIFailure(.internalServerError, "cannot attach \(spec): \(error)")
+        }
+        containers.withLock { $0[id] = container }
+        persist()
+        return container
+    }
+
+    /// Unplugs a container (by ID or namespace) and frees its addresses.
+    func detach(_ key: String) throws(APIFailure) -> AttachedContainer {
+        guard let container = containers.withLock({ c in
+            (c[key] ?? c.values.first { $0.netns == key }).map { c.removeValue(forKey: $0.id)! }
+        }) else { throw APIFailure(.notFound, "no attached container \(key)") }
+        _ = links.withLock { try? $0.deleteLink(container.hostLink) }
+        if let ipam { _ = try? ipam.free(id: container.id, address: nil) }
+        persist()
+        return container
+    }
+
+    func list() -> [AttachedContainer] { containers.withLock { $0.values.sorted { $0.id < $1.id } } }
+
+    // MARK: the host on the overlay
+
+    /// Gives the bridge (so the host) addresses on the overlay: the given ones, or one from IPAM.
+    func expose(addresses: [String]) async throws(APIFailure) -> [String] {
+        let cidrs = try await addressesFor(id: Self.exposeID, specs: addresses)
+        do {
+            try links.withLock { h in
+                for c in cidrs { try h.addAddress(c.address, prefix: c.subnet.prefix, to: Self.bridge) }
+            }
+        } catch { throw APIFailure(.internalServerError, "cannot expose: \(error)") }
+        return cidrs.map(\.cidr)
+    }
+
+    /// Takes the host's overlay addresses back (those IPAM gave `expose`).
+    func hide() -> [String] {
+        guard let ipam else { return [] }
+        let held = ipam.lookup(id: Self.exposeID)
+        links.withLock { h in
+            for c in held { _ = try? h.removeAddress(c.address, prefix: c.subnet.prefix, from: Self.bridge) }
+        }
+        _ = try? ipam.free(id: Self.exposeID, address: nil)
+        return held.map(\.cidr)
+    }
+
+    // MARK: internals
+
+    /// Resolves address specs for `id`: explicit CIDRs (claimed from IPAM when inside its
+    /// range), `net:CIDR` (allocated there), or nothing (one from the default subnet).
+    private func addressesFor(id: String, specs: [String]) async throws(APIFailure) -> [Allocation] {
+        var result: [Allocation] = []
+        do throws(IPAMError) {
+            for spec in specs.isEmpty ? ["net:default"] : specs {
+                if spec.hasPrefix("net:") {
+                    guard let ipam else { throw IPAMError(.invalid, "IPAM is off: give the address (--ip a.b.c.d/n)") }
+                    let text = String(spec.dropFirst(4))
+                    var subnet: Subnet? = nil
+                    if text != "default" {
+                        guard let s = Subnet(text) else { throw IPAMError(.invalid, "'\(text)' is not a network like 10.32.1.0/24") }
+                        subnet = s
+                    }
+                    result.append(try await ipam.allocate(id: id, in: subnet, timeout: Router.ipamWait))
+                } else {
+                    guard let a = Allocation(cidr: spec) else { throw IPAMError(.invalid, "'\(spec)' is not an address like 10.32.0.5/12") }
+                    if let ipam {
+                        result.append(try await ipam.claim(id: id, address: a.address, subnet: a.subnet, timeout: Router.ipamWait))
+                    } else {
+                        result.append(a)
+                    }
+                }
+            }
+        } catch {
+            throw APIFailure(error)
+        }
+        return result
+    }
+
+    private func persist() {
+        let list = self.list()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(list) { try? stateDirectory.write(Self.stateFile, data) }
+    }
+}

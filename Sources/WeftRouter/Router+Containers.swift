@@ -1,0 +1,35 @@
+import Foundation
+import NIOHTTP1
+
+/// The container calls: `/attach`, `/detach`, `/ps`, `/expose`, `/hide`.
+extension Router {
+    /// Answers the container calls; nil for any other call.
+    func handleContainers(_ request: APIRequest) async -> APIResponse? {
+        do throws(APIFailure) {
+            switch (request.method, request.path) {
+            case (.POST, ["attach"]):
+                guard let netns = request.values("netns").first, !netns.isEmpty else {
+                    throw APIFailure(.badRequest, "attach needs a network namespace (name, path or PID)")
+                }
+                let c = try await host.attach(netns: netns, addresses: request.values("ip"), id: request.values("id").first,
+                                              hostname: request.values("name").first)
+                return .text(c.cidrs.joined(separator: "\n") + "\n")
+            case (.POST, ["detach"]):
+                guard let key = request.values("netns").first ?? request.values("id").first else {
+                    throw APIFailure(.badRequest, "detach needs a network namespace or a container ID")
+                }
+                return .text(try host.detach(key).cidrs.joined(separator: "\n") + "\n")
+            case (.GET, ["ps"]):
+                return .text(host.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())
+            case (.POST, ["expose"]):
+                return .text(try await host.expose(addresses: request.values("ip")).joined(separator: "\n") + "\n")
+            case (.POST, ["hide"]):
+                return .text(host.hide().map { $0 + "\n" }.joined())
+            default:
+                return nil
+            }
+        } catch {
+            return .error(error.description, error.status)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plug a network namespace into the overlay as ethwe and print its address.")
+
+    @Option(help: "Address (a.b.c.d/n), or net:CIDR for one from IPAM in that subnet (repeatable; default: one from IPAM).")
+    var ip: [String] = []
+
+    @Option(help: "Host name to register in DNS.")
+    var name: String?
+
+    @Option(help: "Container ID (default: the namespace as given).")
+    var id: String?
+
+    @Argument(help: "The namespace: a name under /run/netns, a path, or a PID.")
+    var netns: String
+
+    func run() throws {
+        var form = [("netns", netns)] + ip.map { ("ip", $0) }
+        if let name { form.append(("name", name)) }
+        if let id { form.append(("id", id)) }
+        print(try APIClient.expectOK(.POST, "/attach", form: form), terminator: "")
+    }
+}
+
+struct Detach: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Unplug a container and free its addresses.")
+
+    @Argument(help: "The namespace as given to attach, or the container ID.")
+    var container: String
+
+    func run() throws {
+        _ = try APIClient.expectOK(.POST, "/detach", form: [("netns", container)])
+    }
+}
+
+struct Ps: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List attached containers: ID, MAC, addresses.")
+
+    func run() throws {
+        print(try APIClient.expectOK(.GET, "/ps"), terminator: "")
+    }
+}
+
+struct Expose: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Give this host an address on the overlay and print it.")
+
+    @Argument(help: "Addresses (a.b.c.d/n or net:CIDR; default: one from IPAM).")
+    var addresses: [String] = []
+
+    func run() throws {
+        print(try APIClient.expectOK(.POST, "/expose", form: addresses.map { ("ip", $0) }), terminator: "")
+    }
+}
+
+struct Hide: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Take back this host's overlay addresses.")
+
+    func run() throws {
+        print(try APIClient.expectOK(.POST, "/hide"), terminator: "")
+    }
+}
