@@ -221,3 +221,21 @@ tn_same_ring() {
     first=$(tn_ring 1)
     for i in $(seq 2 "$n"); do [ "$(tn_ring "$i")" = "$first" ] || return 1; done
 }
+
+# A container NAME on host I, attached with weft attach (ARGS before the namespace); prints
+# its address without the prefix.
+tn_attach() {
+    local i=$1 name=$2 ns cidr; shift 2
+    ns=$(tn_container "$i" "$name")
+    cidr=$(tn_weft "$i" attach "$@" "$ns") || return 1
+    echo "${cidr%%/*}"
+}
+
+# Run CMD in container NAME.
+tn_cexec() { local name=$1; shift; ip netns exec "${TN_PREFIX}c-$name" "$@"; }
+
+# True when container A pings address ADDR (COUNT pings, default 2).
+tn_ping() { tn_cexec "$1" ping -c "${3:-2}" -i 0.2 -W 2 "$2" >/dev/null 2>&1; }
+
+# The value of a sleeve counter on host I: NAME and a label filter like 'reason="replayed"'.
+tn_counter() { tn_http "$1" /metrics | grep "^$2{$3}" | awk '{print $2}'; }

@@ -207,8 +207,14 @@ public final class IPAMService: GossipChannel {
 
     public func mergeGossip(_ payload: ByteBuffer, from sender: PeerName) throws -> ByteBuffer? {
         let sends = try receive(payload, from: sender)
-        send(sends.filter { $0.to != nil })
-        return sends.first { $0.to == nil }?.message.encode()
+        guard let changed = sends.first(where: { $0.to == nil })?.message else {
+            send(sends)
+            return nil
+        }
+        // The mesh passes the delta on to other neighbours but not back to the sender, whose
+        // agreement may wait for exactly this answer (with two peers, nobody else would carry it).
+        send(sends.filter { $0.to != nil } + [(sender, changed)])
+        return changed.encode()
     }
 
     public func receiveUnicast(_ payload: ByteBuffer, from source: PeerName) throws {

@@ -19,11 +19,11 @@ extension RouteSocket {
         return true
     }
 
-    /// Creates a veth pair `name` ↔ `peer`. The peer end may get its MAC and be created right
-    /// inside another network namespace (an open namespace file descriptor). Returns false when
-    /// `name` already exists.
+    /// Creates a veth pair `name` ↔ `peer`. The peer end may get its own MTU and MAC and be
+    /// created right inside another network namespace (an open namespace file descriptor).
+    /// Returns false when `name` already exists.
     @discardableResult
-    public func createVeth(_ name: String, peer: String, mtu: Int, peerMAC: [UInt8]? = nil,
+    public func createVeth(_ name: String, peer: String, mtu: Int, peerMTU: Int? = nil, peerMAC: [UInt8]? = nil,
                            peerNamespace: Int32? = nil) throws(NetlinkError) -> Bool {
         let rc = execute(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL) { nlh in
             Self.putLinkHeader(nlh, index: 0)
@@ -35,7 +35,7 @@ extension RouteSocket {
             let peerInfo = mnl_attr_nest_start(nlh, UInt16(VETH_INFO_PEER))
             Self.putLinkHeader(nlh, index: 0)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), peer)
-            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu))
+            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(peerMTU ?? mtu))
             if let peerMAC { mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), peerMAC.count, peerMAC) }
             if let peerNamespace { mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_FD), UInt32(bitPattern: peerNamespace)) }
             mnl_attr_nest_end(nlh, peerInfo)

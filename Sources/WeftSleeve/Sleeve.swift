@@ -203,13 +203,15 @@ public final class Sleeve: Sendable {
         return SleeveHeader.size + sealed
     }
 
-    /// The neighbour to send to for `destination`: itself when its UDP path works, else the
-    /// next hop of the unicast route when that path works.
+    /// The neighbour to send to for `destination`: itself when its UDP path works; else the
+    /// next hop of the unicast route when that path works; else (the TCP connection to it may
+    /// still stand while UDP is blocked) any neighbour with a working path that is connected
+    /// to it, the lowest name first so both directions tend to pick the same relay.
     @inline(__always)
     func nextHop(_ destination: PeerName, in s: State, now: UInt64) -> PeerName? {
         if let p = s.paths[destination], p.works(now: now) { return destination }
         if let hop = s.unicast[destination], hop != destination, let p = s.paths[hop], p.works(now: now) { return hop }
-        return nil
+        return s.routes?.adjacency[destination]?.first { $0 != destination && s.paths[$0]?.works(now: now) == true }
     }
 
     /// Bytes of frames a datagram can carry.

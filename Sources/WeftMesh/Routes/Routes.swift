@@ -10,7 +10,7 @@ public struct Routes: Sendable, Equatable {
     /// For every reachable peer, the neighbour to send to.
     public let unicast: [PeerName: PeerName]
     /// Symmetric established adjacency, sorted, kept for broadcast trees.
-    let adjacency: [PeerName: [PeerName]]
+    public let adjacency: [PeerName: [PeerName]]
 
     public init(topology: Topology) {
         localName = topology.localName

@@ -37,6 +37,10 @@ final class HostNetwork: Sendable {
     /// The IPAM ID of the host's own overlay addresses.
     static let exposeID = "weft:expose"
     static let stateFile = "containers.json"
+    /// The bridge and its host-side ports take any frame, so one larger than the overlay MTU
+    /// (a container or the host with a larger MTU) still reaches the sleeve, which answers it
+    /// with ICMP "fragmentation needed" instead of the veth dropping it silently (as Weave does).
+    static let bridgeMTU = 65535
 
     let mtu: Int
     private let links: Mutex<RouteSocket>
@@ -63,10 +67,10 @@ final class HostNetwork: Sendable {
     func setUp() throws {
         try links.withLock { h in
             do {
-                try h.createBridge(Self.bridge, mtu: mtu)
-                try h.createVeth(Self.bridgePort, peer: Self.capturePort, mtu: mtu)
-                try h.setLink(Self.bridgePort, up: true, mtu: mtu, master: Self.bridge)
-                try h.setLink(Self.capturePort, up: true, mtu: mtu)
+                try h.createBridge(Self.bridge, mtu: Self.bridgeMTU)
+                try h.createVeth(Self.bridgePort, peer: Self.capturePort, mtu: Self.bridgeMTU)
+                try h.setLink(Self.bridgePort, up: true, mtu: Self.bridgeMTU, master: Self.bridge)
+                try h.setLink(Self.capturePort, up: true, mtu: Self.bridgeMTU)
                 try h.setLink(Self.bridge, up: true)
                 // The host's own packets (expose) would reach pcap unfinished and oversized.
                 try? h.disableTxChecksum(Self.bridge)
@@ -102,8 +106,8 @@ final class HostNetwork: Sendable {
                                           cidrs: cidrs.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id))
         do {
             try links.withLock { h in
-                try h.createVeth(container.hostLink, peer: Self.containerInterface, mtu: mtu, peerMAC: mac,
-                                 peerNamespace: namespace.descriptor)
+                try h.createVeth(container.hostLink, peer: Self.containerInterface, mtu: Self.bridgeMTU, peerMTU: mtu,
+                                 peerMAC: mac, peerNamespace: namespace.descriptor)
                 try h.setLink(container.hostLink, up: true, master: Self.bridge)
             }
             let inside = try namespace.socket()

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sleeve security and MTU. Without a password a capture of the underlay shows the payload (the
+# control); with one it shows no byte of it. A captured datagram sent again is dropped as a
+# replay, and an altered one as a forgery, both counted, neither delivered. A frame larger than
+# the overlay MTU with Don't Fragment set is answered with ICMP "fragmentation needed".
+source "$(dirname "$0")/../lib.sh"
+tn_setup 2
+pattern=5745465453454352  # "WEFTSECR"
+capture() {  # capture underlay UDP on h2 while s1 pings s2 with the pattern; print the file
+    local file="$TN_RUN/capture-$1.pcap"
+    tn_exec 2 timeout 8 tcpdump -i any -U -w "$file" udp port 6783 >/dev/null 2>&1 &
+    local pid=$!
+    sleep 1
+    tn_cexec "$1"1 ping -c 5 -i 0.2 -s 200 -p $pattern "$2" >/dev/null 2>&1
+    sleep 0.5
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    echo "$file"
+}
+shows_pattern() {  # the hex of every captured byte, offsets stripped, searched for the pattern
+    tcpdump -r "$1" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$pattern"
+}
+for mode in plain sealed; do
+    args=(--ipalloc-init consensus=2)
+    [ $mode = sealed ] && args+=(--password secure-secret)
+    tn_launch_mesh 2 "${args[@]}"
+    tn_attach 1 "${mode}1" >/dev/null
+    a2=$(tn_attach 2 "${mode}2")
+    tn_check_within 10 "$mode: the containers ping" tn_ping "${mode}1" "$a2"
+    file=$(capture "$mode" "$a2")
+    if [ $mode = plain ]; then
+        tn_check "plain: the capture shows the payload (control)" shows_pattern "$file"
+    else
+        hides_pattern() { [ -s "$1" ] && ! shows_pattern "$1"; }
+        tn_check "sealed: the capture (of the same traffic) shows no byte of the payload's pattern" hides_pattern "$file"
+        count() { tn_counter 2 "$1" "$2"; }
+        received=$(count weft_sleeve_frames_total 'direction="received"')
+        replayed=$(count weft_sleeve_dropped_total 'reason="replayed"')
+        tn_exec 1 python3 "$TN_ROOT/testnet/tools/resend-datagram.py" "$file" "$(tn_ip 1)" "$(tn_ip 2)" 6783 >/dev/null
+        more_replays() { [ "$(count weft_sleeve_dropped_total 'reason="replayed"')" -gt "$replayed" ]; }
+        tn_check_within 5 "sealed: a datagram sent again is dropped and counted as replayed" more_replays
+        tn_check "sealed: and not delivered" test "$(count weft_sleeve_frames_total 'direction="received"')" = "$received"
+        forged=$(count weft_sleeve_dropped_total 'reason="forged"')
+        tn_exec 1 python3 "$TN_ROOT/testnet/tools/resend-datagram.py" "$file" "$(tn_ip 1)" "$(tn_ip 2)" 6783 --flip >/dev/null
+        more_forged() { [ "$(count weft_sleeve_dropped_total 'reason="forged"')" -gt "$forged" ]; }
+        tn_check_within 5 "sealed: an altered datagram is dropped and counted as forged" more_forged
+        tn_check "sealed: and not delivered" test "$(count weft_sleeve_frames_total 'direction="received"')" = "$received"
+        # MTU: a full-size frame passes; a larger one with DF is answered with the overlay MTU.
+        tn_check "sealed: a packet of the overlay MTU (1376) passes" tn_cexec sealed1 ping -c 1 -W 2 -M do -s 1348 "$a2"
+        tn_cexec sealed1 ip link set ethwe mtu 1500
+        out=$(tn_cexec sealed1 ping -c 1 -W 2 -M do -s 1450 "$a2" 2>&1)
+        tn_check "sealed: a too-big packet with DF gets 'fragmentation needed' (mtu 1376)" bash -c "[[ '$out' == *'mtu = 1376'* ]]"
+        tn_check "sealed: the sender then pings at the learned MTU" tn_cexec sealed1 ping -c 2 -W 2 -s 1450 "$a2"
+    fi
+    for i in 1 2; do tn_weft $i reset >/dev/null; done
+done
