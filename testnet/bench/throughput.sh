@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Benchmark: TCP throughput (iperf3, one stream, DURATION s) between two hosts of the testnet,
+# for the raw underlay, a hand-made kernel VXLAN link, Weft's sleeve (between attached
+# containers) without and with a password, and the userspace overlays of Debian's packages:
+# fastd, nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
+# RUNS rounds; the table gives each median in Gbit/s and as a ratio to the raw underlay, with
+# the CPU the overlay's daemons used (cores, summed over both hosts) and their resident memory.
+#   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
+#   (defaults: 3 runs of 5 s; configs: raw vxlan sleeve sleeve-password fastd nebula wireguard-go tinc)
+set -u
+cd "$(dirname "$0")/../.."
+runs=${1:-3}; duration=${2:-5}; shift 2 2>/dev/null || shift $#
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan sleeve sleeve-password fastd nebula wireguard-go tinc)
+testnet/install-deps.sh
+missing=()
+for p in fastd nebula wireguard-go wireguard-tools tinc; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+swift build -c release --product weftd >/dev/null && swift build -c release --product weft >/dev/null || exit 1
+export TN_BIN=$PWD/.build/release
+source testnet/lib.sh
+tn_setup 2 >/dev/null
+work="$TN_RUN/bench"
+mkdir -p "$work"
+PIDS=()  # daemons of the configuration being measured
+# Daemons are found by their unique command lines (a background `ip netns exec` is a subshell).
+pid_of() { local p; for _ in $(seq 1 50); do p=$(pgrep -n -f -- "$1") && { echo "$p"; return; }; sleep 0.1; done; }
+cleanup() { [ -n "${KEEP:-}" ] && cp -r "$work" /tmp/benchwork; pkill -f -- "$work/" 2>/dev/null; pkill -f -- "wireguard-go -f wgbench" 2>/dev/null; tn_teardown; }
+trap cleanup EXIT
+
+# CPU ticks (user + system) of a process.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# Runs iperf3 from host/container A to address B: prints "Gbit/s cores rss_MiB".
+measure() {
+    local client=$1 server=$2 address=$3 before=0 after=0 rss=0 p out gbps
+    $server iperf3 -s -D -1 >/dev/null 2>&1
+    sleep 0.3
+    for p in "${PIDS[@]}"; do before=$((before + $(ticks "$p"))); done
+    out=$($client iperf3 -c "$address" -t "$duration" -J 2>/dev/null)
+    for p in "${PIDS[@]}"; do after=$((after + $(ticks "$p"))); rss=$((rss + $(rss_kb "$p"))); done
+    gbps=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out" 2>/dev/null || echo 0)
+    [ -n "$gbps" ] && [ "$gbps" != null ] || gbps=0
+    local hz; hz=$(getconf CLK_TCK)
+    printf '%.3f %.2f %.1f\n' "$gbps" "$(echo "($after - $before) / $hz / $duration" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+}
+
+h1() { tn_exec 1 "$@"; }
+h2() { tn_exec 2 "$@"; }
+stop_daemons() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
+    PIDS=()
+}
+
+run_raw() { measure h1 h2 "$(tn_ip 2)"; }
+
+run_vxlan() {
+    local i
+    for i in 1 2; do
+        tn_exec $i ip link add vx0 type vxlan id 42 remote "$(tn_ip $((3 - i)))" dstport 4789 dev eth0
+        tn_exec $i ip addr add "10.210.0.$i/24" dev vx0
+        tn_exec $i ip link set vx0 up
+    done
+    measure h1 h2 10.210.0.2
+    for i in 1 2; do tn_exec $i ip link del vx0; done
+}
+
+run_sleeve() {  # $1: extra launch flags
+    local i c
+    for i in 1 2; do
+        tn_launch $i --ipalloc-range "" "$@" $([ $i = 2 ] && tn_ip 1) >/dev/null 2>&1
+        PIDS+=("$(cat "$(tn_state $i)/weftd.pid")")
+    done
+    for i in 1 2; do
+        c="${TN_PREFIX}c-bench$i"
+        ip netns add "$c" 2>/dev/null; ip -n "$c" link set lo up
+        TN_CONTAINERS+=("$c")
+        tn_weft $i attach --ip "10.211.0.$i/24" "$c" >/dev/null
+    done
+    tn_wait 15 tn_ping bench1 10.211.0.2 1 >/dev/null
+    measure "tn_cexec bench1" "tn_cexec bench2" 10.211.0.2
+    for i in 1 2; do tn_weft $i reset >/dev/null 2>&1; done
+    PIDS=()
+    for i in 1 2; do ip netns del "${TN_PREFIX}c-bench$i"; done
+}
+
+run_fastd() {
+    local i d
+    for i in 1 2; do
+        d="$work/fastd$i"; mkdir -p "$d/peers"
+        fastd --generate-key --machine-readable >"$d/secret" 2>/dev/null
+        printf 'secret "%s";\n' "$(cat "$d/secret")" >"$d/secret.conf"
+        fastd --machine-readable --show-key --config "$d/secret.conf" >"$d/public" 2>/dev/null
+    done
+    for i in 1 2; do
+        d="$work/fastd$i"
+        local other=$((3 - i))
+        printf 'key "%s";\nremote "%s" port 10000;\n' "$(cat "$work/fastd$other/public")" "$(tn_ip $other)" >"$d/peers/h$other"
+        cat >"$d/fastd.conf" <<EOF
+interface "fastd0";
+mode tun;
+bind $(tn_ip $i):10000;
+method "salsa2012+umac";
+secret "$(cat "$d/secret")";
+mtu 1426;
+include peers from "peers";
+on up "ip addr add 10.212.0.$i/24 dev \$INTERFACE; ip link set \$INTERFACE up";
+EOF
+        tn_exec $i fastd --config "$d/fastd.conf" --daemon --pid-file "$d/pid" --log-level error 2>"$d/err"
+        for _ in $(seq 1 50); do [ -s "$d/pid" ] && break; sleep 0.1; done
+        PIDS+=("$(cat "$d/pid")")
+    done
+    tn_wait 15 tn_exec 1 ping -c 1 -W 1 10.212.0.2 >/dev/null
+    measure h1 h2 10.212.0.2
+    stop_daemons
+}
+
+run_nebula() {
+    local i d
+    d="$work/nebula"; mkdir -p "$d"
+    (cd "$d" && nebula-cert ca -name bench -out-crt ca.crt -out-key ca.key >/dev/null &&
+        for i in 1 2; do nebula-cert sign -ca-crt ca.crt -ca-key ca.key -name "h$i" -ip "10.213.0.$i/24" \
+            -out-crt "h$i.crt" -out-key "h$i.key" >/dev/null; done)
+    for i in 1 2; do
+        local other=$((3 - i))
+        cat >"$d/h$i.yml" <<EOF
+pki: {ca: $d/ca.crt, cert: $d/h$i.crt, key: $d/h$i.key}
+static_host_map: {"10.213.0.$other": ["$(tn_ip $other):4242"]}
+lighthouse: {am_lighthouse: false}
+listen: {host: $(tn_ip $i), port: 4242}
+punchy: {punch: false}
+tun: {dev: nebula1, mtu: 1300}
+logging: {level: error}
+firewall:
+  outbound: [{port: any, proto: any, host: any}]
+  inbound: [{port: any, proto: any, host: any}]
+EOF
+        tn_exec $i nebula -config "$d/h$i.yml" >/dev/null 2>&1 &
+        PIDS+=("$(pid_of "nebula -config $d/h$i.yml")")
+    done
+    tn_wait 15 tn_exec 1 ping -c 1 -W 1 10.213.0.2 >/dev/null
+    measure h1 h2 10.213.0.2
+    stop_daemons
+}
+
+run_wireguard() {
+    local i d
+    for i in 1 2; do d="$work/wg$i"; mkdir -p "$d"; (umask 077; wg genkey >"$d/key"); wg pubkey <"$d/key" >"$d/pub"; done
+    for i in 1 2; do
+        local other=$((3 - i))
+        # Each its own interface name: the control socket /var/run/wireguard/NAME.sock is shared.
+        tn_exec $i wireguard-go -f "wgbench$i" >/dev/null 2>&1 &
+        PIDS+=("$(pid_of "wireguard-go -f wgbench$i")")
+        tn_wait 5 tn_exec $i ip link show "wgbench$i" >/dev/null
+        tn_exec $i wg set "wgbench$i" listen-port 51820 private-key "$work/wg$i/key" \
+            peer "$(cat "$work/wg$other/pub")" allowed-ips "10.214.0.$other/32" endpoint "$(tn_ip $other):51820"
+        tn_exec $i ip addr add "10.214.0.$i/24" dev "wgbench$i"
+        tn_exec $i ip link set "wgbench$i" up
+    done
+    tn_wait 15 tn_exec 1 ping -c 1 -W 1 10.214.0.2 >/dev/null
+    measure h1 h2 10.214.0.2
+    stop_daemons
+}
+
+run_tinc() {
+    local i d
+    for i in 1 2; do
+        d="$work/tinc$i"; mkdir -p "$d/hosts"
+        printf 'Name = h%s\nInterface = tinc0\nAddressFamily = ipv4\nBindToAddress = %s\n%s' "$i" "$(tn_ip $i)" \
+            "$([ $i = 1 ] && echo 'ConnectTo = h2')" >"$d/tinc.conf"
+        printf 'Address = %s\nSubnet = 10.215.0.%s/32\n' "$(tn_ip $i)" "$i" >"$d/hosts/h$i"
+        printf '#!/bin/sh\nip addr add 10.215.0.%s/24 dev $INTERFACE\nip link set $INTERFACE up\n' "$i" >"$d/tinc-up"
+        chmod +x "$d/tinc-up"
+        tincd -c "$d" -K2048 </dev/null >/dev/null 2>&1
+    done
+    cp "$work/tinc1/hosts/h1" "$work/tinc2/hosts/"; cp "$work/tinc2/hosts/h2" "$work/tinc1/hosts/"
+    for i in 1 2; do
+        tn_exec $i tincd -c "$work/tinc$i" -D --pidfile="$work/tinc$i/pid" >/dev/null 2>&1 &
+        PIDS+=("$(pid_of "tincd -c $work/tinc$i ")")
+    done
+    tn_wait 20 tn_exec 1 ping -c 1 -W 1 10.215.0.2 >/dev/null
+    measure h1 h2 10.215.0.2
+    stop_daemons
+    rm -rf "$work"/tinc*
+}
+
+declare -A results
+for r in $(seq 1 "$runs"); do
+    for c in "${configs[@]}"; do
+        case $c in
+            raw) line=$(run_raw) ;;
+            vxlan) line=$(run_vxlan) ;;
+            sleeve) line=$(run_sleeve) ;;
+            sleeve-password) line=$(run_sleeve --password bench-secret) ;;
+            fastd) line=$(run_fastd) ;;
+            nebula) line=$(run_nebula) ;;
+            wireguard-go) line=$(run_wireguard) ;;
+            tinc) line=$(run_tinc) ;;
+            *) echo "unknown config $c" >&2; exit 1 ;;
+        esac
+        results[$c]+="$line"$'\n'
+        echo "round $r: $c $line" >&2
+    done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { printf '%s' "${results[$1]}" | awk -v k="$2" 'NF {print $k}' | median; }
+raw=$(col raw 1 2>/dev/null)
+echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | daemon CPU (cores) | daemon RSS (MiB) |"
+echo "|---|---|---|---|---|---|"
+for c in "${configs[@]}"; do
+    all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')
+    g=$(col "$c" 1)
+    ratio=$( [ -n "$raw" ] && echo "$g / $raw" | bc -l | xargs printf '%.3f' || echo "-")
+    cpu=$(col "$c" 2); rss=$(col "$c" 3)
+    case $c in raw|vxlan) cpu="-"; rss="-";; esac
+    echo "| $c | ${all% } | $g | $ratio | $cpu | $rss |"
+done
