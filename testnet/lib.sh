@@ -96,6 +96,8 @@ tn_container() {
     local i=$1 name=$2 ns="${TN_PREFIX}c-$2"
     ip netns add "$ns"
     ip -n "$ns" link set lo up
+    # TN_NO_IPV6=1: no IPv6 chatter (router solicitations, MLD) when a test counts frames.
+    [ -n "${TN_NO_IPV6:-}" ] && ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     TN_CONTAINERS+=("$ns")
     echo "$ns"
 }

@@ -26,10 +26,12 @@ final class DatagramAssembler {
         capacity = sleeve.bodyCapacity
     }
 
-    /// Adds `frame` for `key`; false when there is no working path towards the destination.
+    /// Adds `frame` for `key`; false when there is no working path towards the destination. A
+    /// frame too big for one datagram goes out at once in fragments.
     @inline(__always)
     func add(_ frame: UnsafeRawBufferPointer, _ key: Key, now: UInt64) -> Bool {
         let need = FrameList.encodedSize(frame.count)
+        guard need <= capacity else { return addFragments(frame, key, now: now) }
         if var d = open[key] {
             if d.body + need <= capacity {
                 d.body = FrameList.append(frame, to: bodyOf(d.slot), at: d.body)
@@ -44,6 +46,38 @@ final class DatagramAssembler {
         used += 1
         batch.lengths[slot] = 0
         open[key] = (slot, hop, FrameList.append(frame, to: bodyOf(slot), at: 0))
+        return true
+    }
+
+    /// Sends `frame` in pieces of `piece` bytes, one datagram each, numbered by this router.
+    private func addFragments(_ frame: UnsafeRawBufferPointer, _ key: Key, now: UInt64) -> Bool {
+        guard frame.count <= 65535,
+              let hop = sleeve.state.withLock({ sleeve.nextHop(key.destination, in: $0, now: now) }) else { return false }
+        let id = sleeve.nextFrameID()
+        let piece = sleeve.fragmentPiece
+        var offset = 0
+        while offset < frame.count {
+            if used == batch.capacity { flush() }
+            let n = min(piece, frame.count - offset)
+            let slot = used
+            used += 1
+            let body = bodyOf(slot)
+            FragmentHeader(frameID: id, offset: offset, total: frame.count).write(to: body)
+            (body.baseAddress! + FragmentHeader.size).copyMemory(from: frame.baseAddress! + offset, byteCount: n)
+            seal(slot: slot, hop: hop, bodyLength: FragmentHeader.size + n, fragment: true, key)
+            offset += n
+        }
+        return true
+    }
+
+    /// Passes one fragment datagram's body on unchanged (a relay does not reassemble).
+    func forwardFragment(_ body: UnsafeRawBufferPointer, _ key: Key, now: UInt64) -> Bool {
+        guard let hop = sleeve.state.withLock({ sleeve.nextHop(key.destination, in: $0, now: now) }) else { return false }
+        if used == batch.capacity { flush() }
+        let slot = used
+        used += 1
+        bodyOf(slot).copyMemory(from: body)
+        seal(slot: slot, hop: hop, bodyLength: body.count, fragment: true, key)
         return true
     }
 
@@ -67,16 +101,22 @@ final class DatagramAssembler {
 
     private func finish(_ key: Key) {
         guard let d = open.removeValue(forKey: key) else { return }
-        var flags: SleeveHeader.Flags = []
+        seal(slot: d.slot, hop: d.hop, bodyLength: d.body, fragment: false, key)
+    }
+
+    /// Seals slot `slot` for `hop`; a path that vanished leaves the slot at length 0 (unsent).
+    private func seal(slot: Int, hop: PeerName, bodyLength: Int, fragment: Bool, _ key: Key) {
+        var flags: SleeveHeader.Flags = fragment ? [.fragment] : []
         if key.broadcast { flags.insert(.broadcast) }
-        let slot = batch.slot(d.slot)
+        let buffer = batch.slot(slot)
+        batch.lengths[slot] = 0
         sleeve.state.withLock { s in
-            guard var path = s.paths[d.hop],
-                  let length = sleeve.seal(slot, bodyLength: d.body, flags: flags, source: key.source,
+            guard var path = s.paths[hop],
+                  let length = sleeve.seal(buffer, bodyLength: bodyLength, flags: flags, source: key.source,
                                            destination: key.destination, hops: key.hops, path: &path) else { return }
-            s.paths[d.hop] = path
-            batch.addresses[d.slot] = path.address
-            batch.lengths[d.slot] = length
+            s.paths[hop] = path
+            batch.addresses[slot] = path.address
+            batch.lengths[slot] = length
         }
     }
 
@@ -92,7 +132,7 @@ extension Sleeve {
     func captureLoop() {
         let assembler = DatagramAssembler(sleeve: self)
         let me = configuration.me
-        let maxFrame = bodyCapacity - 2
+        let maxFrame = configuration.mtu + 14
         let answer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
         defer { answer.deallocate() }
         while !isStopped {
@@ -100,7 +140,7 @@ extension Sleeve {
                 guard frame.count >= 14 else { return counters.drop(.malformed) }
                 let now = Self.now()
                 if frame.count > maxFrame {
-                    // Too big for a datagram: tell the sender (ICMP), or count the drop.
+                    // Bigger than the overlay MTU: tell the sender (ICMP), or count the drop.
                     if let length = FragmentationNeeded.answer(to: frame, mtu: configuration.mtu, into: answer) {
                         _ = inject(UnsafeRawBufferPointer(rebasing: answer[0..<length]))
                         counters.fragmentationNeeded.add(1, ordering: .relaxed)
@@ -146,11 +186,14 @@ extension Sleeve {
         case tree([PeerName])
     }
 
-    /// The receive thread: datagrams are checked, opened, and their frames injected into the
-    /// bridge (and passed on down the source's tree), or relayed towards their destination.
+    /// The receive thread: datagrams are checked, opened, and their frames (put back together
+    /// when fragmented) injected into the bridge and passed on down the source's tree, or
+    /// relayed towards their destination.
     func receiveLoop() {
         let batch = DatagramBatch(capacity: 64)
         let assembler = DatagramAssembler(sleeve: self)
+        var reassembly = Reassembly(piece: fragmentPiece)
+        defer { reassembly.deallocate() }
         let me = configuration.me
         while !isStopped {
             let n = receive(into: batch)
@@ -159,40 +202,59 @@ extension Sleeve {
             let now = Self.now()
             for i in 0..<n {
                 let datagram = UnsafeMutableRawBufferPointer(rebasing: batch.slot(i)[0..<batch.lengths[i]])
-                guard let body = open(datagram, now: now) else { continue }
-                let (header, frames) = body
-                if header.flags.contains(.heartbeat) { continue }
-                guard !FrameList(frames).isMalformed else { counters.drop(.malformed); continue }
-                if header.destination == me {
-                    let children: [PeerName] = state.withLock { s in
-                        for frame in FrameList(frames) { s.table.learn(MAC(frame, at: 6), at: .peer(header.source), now: now) }
-                        return header.flags.contains(.broadcast) ? s.broadcastChildren(of: header.source) : []
-                    }
-                    for frame in FrameList(frames) {
-                        _ = inject(frame)
-                        counters.framesReceived.add(1, ordering: .relaxed)
-                    }
-                    for child in children {
-                        let key = DatagramAssembler.Key(destination: child, source: header.source, broadcast: true,
-                                                        hops: SleeveHeader.maxHops)
-                        for frame in FrameList(frames) where assembler.add(frame, key, now: now) {
-                            counters.framesRelayed.add(1, ordering: .relaxed)
-                        }
-                    }
-                } else {
+                guard let (header, body) = open(datagram, now: now), !header.flags.contains(.heartbeat) else { continue }
+                let broadcast = header.flags.contains(.broadcast)
+                guard header.destination == me else {
+                    // Not ours: on towards its destination.
                     guard header.hops > 1 else { counters.drop(.hopLimit); continue }
                     let key = DatagramAssembler.Key(destination: header.destination, source: header.source,
-                                                    broadcast: header.flags.contains(.broadcast), hops: header.hops - 1)
-                    for frame in FrameList(frames) {
-                        if assembler.add(frame, key, now: now) {
-                            counters.framesRelayed.add(1, ordering: .relaxed)
-                        } else {
-                            counters.drop(.noRoute)
+                                                    broadcast: broadcast, hops: header.hops - 1)
+                    if header.flags.contains(.fragment) {
+                        if assembler.forwardFragment(body, key, now: now) { counters.framesRelayed.add(1, ordering: .relaxed) }
+                        else { counters.drop(.noRoute) }
+                    } else {
+                        guard !FrameList(body).isMalformed else { counters.drop(.malformed); continue }
+                        for frame in FrameList(body) {
+                            if assembler.add(frame, key, now: now) { counters.framesRelayed.add(1, ordering: .relaxed) }
+                            else { counters.drop(.noRoute) }
                         }
                     }
+                    continue
+                }
+                if header.flags.contains(.fragment) {
+                    guard let fragment = FragmentHeader(from: body) else { counters.drop(.malformed); continue }
+                    let data = UnsafeRawBufferPointer(rebasing: body[FragmentHeader.size...])
+                    switch reassembly.add(fragment, data: data, source: header.source.rawValue, now: now) {
+                    case .pending: continue
+                    case .malformed: counters.drop(.malformed)
+                    case let .complete(frame): deliver(CollectionOfOne(frame), header, assembler, now: now)
+                    }
+                } else {
+                    guard !FrameList(body).isMalformed else { counters.drop(.malformed); continue }
+                    deliver(FrameList(body), header, assembler, now: now)
                 }
             }
             assembler.flush()
+        }
+    }
+
+    /// Frames that reached their destination: learn where their senders are, inject them, and
+    /// for a broadcast pass them on to this router's children in the source's tree.
+    private func deliver<Frames: Sequence>(_ frames: Frames, _ header: SleeveHeader, _ assembler: DatagramAssembler,
+                                           now: UInt64) where Frames.Element == UnsafeRawBufferPointer {
+        let children: [PeerName] = state.withLock { s in
+            for frame in frames where frame.count >= 14 { s.table.learn(MAC(frame, at: 6), at: .peer(header.source), now: now) }
+            return header.flags.contains(.broadcast) ? s.broadcastChildren(of: header.source) : []
+        }
+        for frame in frames where frame.count >= 14 {
+            _ = inject(frame)
+            counters.framesReceived.add(1, ordering: .relaxed)
+        }
+        for child in children {
+            let key = DatagramAssembler.Key(destination: child, source: header.source, broadcast: true, hops: SleeveHeader.maxHops)
+            for frame in frames where frame.count >= 14 && assembler.add(frame, key, now: now) {
+                counters.framesRelayed.add(1, ordering: .relaxed)
+            }
         }
     }
 

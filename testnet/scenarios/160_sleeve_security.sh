@@ -4,6 +4,7 @@
 # replay, and an altered one as a forgery, both counted, neither delivered. A frame larger than
 # the overlay MTU with Don't Fragment set is answered with ICMP "fragmentation needed".
 source "$(dirname "$0")/../lib.sh"
+export TN_NO_IPV6=1  # frames are counted: keep the containers quiet
 tn_setup 2
 pattern=5745465453454352  # "WEFTSECR"
 capture() {  # capture underlay UDP on h2 while s1 pings s2 with the pattern; print the file
@@ -33,6 +34,7 @@ for mode in plain sealed; do
         hides_pattern() { [ -s "$1" ] && ! shows_pattern "$1"; }
         tn_check "sealed: the capture (of the same traffic) shows no byte of the payload's pattern" hides_pattern "$file"
         count() { tn_counter 2 "$1" "$2"; }
+        sleep 1
         received=$(count weft_sleeve_frames_total 'direction="received"')
         replayed=$(count weft_sleeve_dropped_total 'reason="replayed"')
         tn_exec 1 python3 "$TN_ROOT/testnet/tools/resend-datagram.py" "$file" "$(tn_ip 1)" "$(tn_ip 2)" 6783 >/dev/null
@@ -45,11 +47,13 @@ for mode in plain sealed; do
         tn_check_within 5 "sealed: an altered datagram is dropped and counted as forged" more_forged
         tn_check "sealed: and not delivered" test "$(count weft_sleeve_frames_total 'direction="received"')" = "$received"
         # MTU: a full-size frame passes; a larger one with DF is answered with the overlay MTU.
-        tn_check "sealed: a packet of the overlay MTU (1376) passes" tn_cexec sealed1 ping -c 1 -W 2 -M do -s 1348 "$a2"
-        tn_cexec sealed1 ip link set ethwe mtu 1500
-        out=$(tn_cexec sealed1 ping -c 1 -W 2 -M do -s 1450 "$a2" 2>&1)
-        tn_check "sealed: a too-big packet with DF gets 'fragmentation needed' (mtu 1376)" bash -c "[[ '$out' == *'mtu = 1376'* ]]"
-        tn_check "sealed: the sender then pings at the learned MTU" tn_cexec sealed1 ping -c 2 -W 2 -s 1450 "$a2"
+        # MTU: a packet of the overlay MTU passes (in fragments: more than one datagram);
+        # a larger one with DF is answered with the overlay MTU.
+        tn_check "sealed: a packet of the overlay MTU (8192) passes" tn_cexec sealed1 ping -c 1 -W 2 -M do -s 8164 "$a2"
+        tn_cexec sealed1 ip link set ethwe mtu 9000
+        out=$(tn_cexec sealed1 ping -c 1 -W 2 -M do -s 8900 "$a2" 2>&1)
+        tn_check "sealed: a too-big packet with DF gets 'fragmentation needed' (mtu 8192)" bash -c "[[ '$out' == *'mtu = 8192'* ]]"
+        tn_check "sealed: the sender then pings at the learned MTU" tn_cexec sealed1 ping -c 2 -W 2 -s 8900 "$a2"
     fi
     for i in 1 2; do tn_weft $i reset >/dev/null; done
 done

@@ -10,7 +10,9 @@ public import WeftMesh
 ///
 /// Then the body: frames, each a u16 length and the Ethernet frame, sealed as one
 /// ChaCha20-Poly1305 message (the header is its associated data) when the mesh has a password.
-/// A heartbeat's body is one byte: bit 0 set when the sender hears the receiver.
+/// A frame too large for one datagram travels in fragments instead, one per datagram, each
+/// body a `FragmentHeader` and a piece of the frame. A heartbeat's body is one byte: bit 0 set
+/// when the sender hears the receiver.
 public struct SleeveHeader: Equatable, Sendable {
     public static let size = 30
     public static let version: UInt8 = 1
@@ -26,6 +28,8 @@ public struct SleeveHeader: Equatable, Sendable {
         public static let broadcast = Flags(rawValue: 2)
         /// No frames: a heartbeat between neighbours.
         public static let heartbeat = Flags(rawValue: 4)
+        /// The body is one fragment of a frame.
+        public static let fragment = Flags(rawValue: 8)
     }
 
     public var flags: Flags
@@ -61,7 +65,7 @@ public struct SleeveHeader: Equatable, Sendable {
     /// flags.
     public init?(from bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= Self.size, bytes[0] == Self.version, bytes[3] == 0,
-              bytes[1] & ~UInt8(7) == 0 else { return nil }
+              bytes[1] & ~UInt8(15) == 0 else { return nil }
         flags = Flags(rawValue: bytes[1])
         hops = bytes[2]
         source = PeerName(rawValue: Self.get(bytes, 4, 6))
