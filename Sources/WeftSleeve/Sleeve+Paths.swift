@@ -15,6 +15,8 @@ final class DatagramAssembler {
 
     private let sleeve: Sleeve
     let batch: DatagramBatch
+    /// Where a fragmented frame's datagrams are laid end to end for one GSO send.
+    private let train = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
     /// Open datagrams: key → (slot, next hop, body bytes so far).
     private var open: [Key: (slot: Int, hop: PeerName, body: Int)] = [:]
     private var used = 0
@@ -25,6 +27,8 @@ final class DatagramAssembler {
         batch = DatagramBatch(capacity: slots)
         capacity = sleeve.bodyCapacity
     }
+
+    deinit { train.deallocate() }
 
     /// Adds `frame` for `key`; false when there is no working path towards the destination. A
     /// frame too big for one datagram goes out at once in fragments.
@@ -55,6 +59,7 @@ final class DatagramAssembler {
               let hop = sleeve.state.withLock({ sleeve.nextHop(key.destination, in: $0, now: now) }) else { return false }
         let id = sleeve.nextFrameID()
         let piece = sleeve.fragmentPiece
+        if sendTrain(frame, key, hop: hop, id: id, piece: piece) { return true }
         var offset = 0
         while offset < frame.count {
             if used == batch.capacity { flush() }
@@ -67,6 +72,39 @@ final class DatagramAssembler {
             seal(slot: slot, hop: hop, bodyLength: FragmentHeader.size + n, fragment: true, key)
             offset += n
         }
+        return true
+    }
+
+    /// Sends all fragments of `frame` in one UDP GSO call: every datagram but the last is
+    /// exactly `Sleeve.maxDatagram` bytes. False when GSO is not available or the frame too big.
+    private func sendTrain(_ frame: UnsafeRawBufferPointer, _ key: Key, hop: PeerName, id: UInt32, piece: Int) -> Bool {
+        let stride = Sleeve.maxDatagram
+        let count = (frame.count + piece - 1) / piece
+        guard count * stride <= 65000, sleeve.segmentation.load(ordering: .relaxed) else { return false }
+        flush()  // what was queued before this frame leaves before it
+        var flags: SleeveHeader.Flags = [.fragment]
+        if key.broadcast { flags.insert(.broadcast) }
+        var length = 0
+        let address: sockaddr_in? = sleeve.state.withLock { s in
+            guard var path = s.paths[hop] else { return nil }
+            var offset = 0
+            while offset < frame.count {
+                let n = min(piece, frame.count - offset)
+                let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)
+                let body = UnsafeMutableRawBufferPointer(rebasing: datagram[SleeveHeader.size...])
+                FragmentHeader(frameID: id, offset: offset, total: frame.count).write(to: body)
+                (body.baseAddress! + FragmentHeader.size).copyMemory(from: frame.baseAddress! + offset, byteCount: n)
+                guard let sealed = sleeve.seal(datagram, bodyLength: FragmentHeader.size + n, flags: flags, source: key.source,
+                                               destination: key.destination, hops: key.hops, path: &path) else { return nil }
+                length += sealed
+                offset += n
+            }
+            s.paths[hop] = path
+            return path.address
+        }
+        guard let address else { return false }
+        guard sleeve.sendSegments(train, length: length, segment: stride, to: address) else { return false }
+        sleeve.counters.datagramsSent.add(count, ordering: .relaxed)
         return true
     }
 
@@ -190,51 +228,64 @@ extension Sleeve {
     /// when fragmented) injected into the bridge and passed on down the source's tree, or
     /// relayed towards their destination.
     func receiveLoop() {
-        let batch = DatagramBatch(capacity: 64)
+        // Room for GRO-coalesced runs (up to 64 KiB) when the socket coalesces.
+        let batch = DatagramBatch(capacity: coalescing ? 32 : 64, slotSize: coalescing ? 65536 : 2048)
         let assembler = DatagramAssembler(sleeve: self)
         var reassembly = Reassembly(piece: fragmentPiece)
         defer { reassembly.deallocate() }
-        let me = configuration.me
         while !isStopped {
             let n = receive(into: batch)
             guard n > 0 else { continue }
             counters.datagramsReceived.add(n, ordering: .relaxed)
             let now = Self.now()
             for i in 0..<n {
-                let datagram = UnsafeMutableRawBufferPointer(rebasing: batch.slot(i)[0..<batch.lengths[i]])
-                guard let (header, body) = open(datagram, now: now), !header.flags.contains(.heartbeat) else { continue }
-                let broadcast = header.flags.contains(.broadcast)
-                guard header.destination == me else {
-                    // Not ours: on towards its destination.
-                    guard header.hops > 1 else { counters.drop(.hopLimit); continue }
-                    let key = DatagramAssembler.Key(destination: header.destination, source: header.source,
-                                                    broadcast: broadcast, hops: header.hops - 1)
-                    if header.flags.contains(.fragment) {
-                        if assembler.forwardFragment(body, key, now: now) { counters.framesRelayed.add(1, ordering: .relaxed) }
-                        else { counters.drop(.noRoute) }
-                    } else {
-                        guard !FrameList(body).isMalformed else { counters.drop(.malformed); continue }
-                        for frame in FrameList(body) {
-                            if assembler.add(frame, key, now: now) { counters.framesRelayed.add(1, ordering: .relaxed) }
-                            else { counters.drop(.noRoute) }
-                        }
-                    }
-                    continue
-                }
-                if header.flags.contains(.fragment) {
-                    guard let fragment = FragmentHeader(from: body) else { counters.drop(.malformed); continue }
-                    let data = UnsafeRawBufferPointer(rebasing: body[FragmentHeader.size...])
-                    switch reassembly.add(fragment, data: data, source: header.source.rawValue, now: now) {
-                    case .pending: continue
-                    case .malformed: counters.drop(.malformed)
-                    case let .complete(frame): deliver(CollectionOfOne(frame), header, assembler, now: now)
-                    }
-                } else {
-                    guard !FrameList(body).isMalformed else { counters.drop(.malformed); continue }
-                    deliver(FrameList(body), header, assembler, now: now)
+                let message = UnsafeMutableRawBufferPointer(rebasing: batch.slot(i)[0..<batch.lengths[i]])
+                let segment = batch.segments[i] > 0 ? batch.segments[i] : message.count
+                var start = 0
+                while start < message.count {
+                    let end = min(start + segment, message.count)
+                    handle(UnsafeMutableRawBufferPointer(rebasing: message[start..<end]), assembler, &reassembly, now: now)
+                    start = end
                 }
             }
             assembler.flush()
+        }
+    }
+
+    /// One received datagram.
+    @inline(__always)
+    private func handle(_ datagram: UnsafeMutableRawBufferPointer, _ assembler: DatagramAssembler,
+                        _ reassembly: inout Reassembly, now: UInt64) {
+        guard let (header, body) = open(datagram, now: now), !header.flags.contains(.heartbeat) else { return }
+        let broadcast = header.flags.contains(.broadcast)
+        guard header.destination == configuration.me else {
+            // Not ours: on towards its destination.
+            guard header.hops > 1 else { return counters.drop(.hopLimit) }
+            let key = DatagramAssembler.Key(destination: header.destination, source: header.source,
+                                            broadcast: broadcast, hops: header.hops - 1)
+            if header.flags.contains(.fragment) {
+                if assembler.forwardFragment(body, key, now: now) { counters.framesRelayed.add(1, ordering: .relaxed) }
+                else { counters.drop(.noRoute) }
+                return
+            }
+            guard !FrameList(body).isMalformed else { return counters.drop(.malformed) }
+            for frame in FrameList(body) {
+                if assembler.add(frame, key, now: now) { counters.framesRelayed.add(1, ordering: .relaxed) }
+                else { counters.drop(.noRoute) }
+            }
+            return
+        }
+        if header.flags.contains(.fragment) {
+            guard let fragment = FragmentHeader(from: body) else { return counters.drop(.malformed) }
+            let data = UnsafeRawBufferPointer(rebasing: body[FragmentHeader.size...])
+            switch reassembly.add(fragment, data: data, source: header.source.rawValue, now: now) {
+            case .pending: return
+            case .malformed: counters.drop(.malformed)
+            case let .complete(frame): deliver(CollectionOfOne(frame), header, assembler, now: now)
+            }
+        } else {
+            guard !FrameList(body).isMalformed else { return counters.drop(.malformed) }
+            deliver(FrameList(body), header, assembler, now: now)
         }
     }
 

@@ -67,6 +67,10 @@ public final class Sleeve: Sendable {
     private let injector: PcapHandle
     private let tickBatch = Mutex(DatagramBatch(capacity: 64))
     private let frameIDs = Atomic<UInt32>(0)
+    /// Whether the kernel takes UDP GSO sends (cleared after the first refusal).
+    let segmentation = Atomic<Bool>(true)
+    /// Whether the socket coalesces received datagrams (UDP GRO).
+    let coalescing: Bool
 
     struct State {
         var paths: [PeerName: PeerPath] = [:]
@@ -110,6 +114,7 @@ public final class Sleeve: Sendable {
         self.configuration = configuration
         self.logger = logger
         socket = try DatagramSocket(port: configuration.port)
+        coalescing = socket.enableReceiveCoalescing()
         capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
         injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64)
         state = Mutex(State())
@@ -232,6 +237,16 @@ public final class Sleeve: Sendable {
     func receive(into batch: DatagramBatch) -> Int { socket.receive(into: batch) }
 
     func send(_ batch: DatagramBatch, from: Int = 0, count: Int) { socket.send(batch, from: from, count: count) }
+
+    /// Sends datagrams laid end to end with one UDP GSO call; false (and no more tries) when
+    /// the kernel refuses.
+    func sendSegments(_ buffer: UnsafeMutableRawPointer, length: Int, segment: Int, to address: sockaddr_in) -> Bool {
+        guard segmentation.load(ordering: .relaxed) else { return false }
+        if socket.sendSegments(buffer, length: length, segment: segment, to: address) { return true }
+        segmentation.store(false, ordering: .relaxed)
+        logger.notice("sleeve: the kernel refused UDP segmentation offload; sending fragments one by one")
+        return false
+    }
 
     func dispatchCaptured(_ body: (UnsafeRawBufferPointer) -> Void) -> Int32 { capture.dispatch(body) }
 }

@@ -34,6 +34,10 @@ for mode in plain sealed; do
         hides_pattern() { [ -s "$1" ] && ! shows_pattern "$1"; }
         tn_check "sealed: the capture (of the same traffic) shows no byte of the payload's pattern" hides_pattern "$file"
         count() { tn_counter 2 "$1" "$2"; }
+        # No ARP either while frames are counted: permanent neighbour entries both ways.
+        a1=$(tn_cexec sealed1 ip -4 -o addr show ethwe | awk '{print $4}' | cut -d/ -f1)
+        tn_cexec sealed1 ip neigh replace "$a2" lladdr "$(tn_cexec sealed2 cat /sys/class/net/ethwe/address)" nud permanent dev ethwe
+        tn_cexec sealed2 ip neigh replace "$a1" lladdr "$(tn_cexec sealed1 cat /sys/class/net/ethwe/address)" nud permanent dev ethwe
         sleep 1
         received=$(count weft_sleeve_frames_total 'direction="received"')
         replayed=$(count weft_sleeve_dropped_total 'reason="replayed"')
