@@ -241,3 +241,26 @@ tn_ping() { tn_cexec "$1" ping -c "${3:-2}" -i 0.2 -W 2 "$2" >/dev/null 2>&1; }
 
 # The value of a sleeve counter on host I: NAME and a label filter like 'reason="replayed"'.
 tn_counter() { tn_http "$1" /metrics | grep "^$2{$3}" | awk '{print $2}'; }
+
+# A capture of host I's underlay UDP 6783 while container C pings ADDR five times with a
+# recognisable payload; prints the capture file.
+TN_PATTERN=5745465453454352  # "WEFTSECR"
+tn_capture_ping() {
+    local i=$1 c=$2 addr=$3 file pid
+    file="$TN_RUN/capture-$c-$RANDOM.pcap"
+    tn_exec "$i" timeout 8 tcpdump -i any -U -w "$file" udp port 6783 >/dev/null 2>&1 &
+    pid=$!
+    sleep 1
+    tn_cexec "$c" ping -c 5 -i 0.2 -s 200 -p $TN_PATTERN "$addr" >/dev/null 2>&1
+    sleep 0.5
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    echo "$file"
+}
+
+# True when the capture FILE holds the ping payload (the hex of every byte, offsets stripped).
+tn_capture_shows() {
+    tcpdump -r "$1" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$TN_PATTERN"
+}
+
+# True when the capture FILE is not empty and shows no byte pattern of the payload.
+tn_capture_hides() { [ -s "$1" ] && ! tn_capture_shows "$1"; }

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 public import WeftIPAM
 
 /// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
@@ -25,6 +26,9 @@ public struct RouterOptions: ParsableArguments, Sendable {
 
     @Flag(name: .customLong("no-fastdp"), help: "Use only the sleeve data path.")
     public var noFastdp = false
+
+    @Option(help: "MTU of the overlay (containers' ethwe): 1376 fits a 1500-byte underlay; up to 61440, carried in fragments.")
+    public var mtu: Int = 1376
 
     @Option(name: .customLong("conn-limit"), help: "At most this many connections (0: no limit).")
     public var connLimit: Int = 200
@@ -64,6 +68,7 @@ public struct RouterOptions: ParsableArguments, Sendable {
     public mutating func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
         guard connLimit >= 0 else { throw ValidationError("--conn-limit must not be negative") }
+        guard (576...61440).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 61440") }
         guard dnsTtl >= 0 else { throw ValidationError("--dns-ttl must not be negative") }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ValidationError("--log-level must be one of debug, info, warning, error")
@@ -83,6 +88,16 @@ public struct RouterOptions: ParsableArguments, Sendable {
             }
         }
         do { _ = try ipamMode } catch { throw ValidationError(error.description) }
+        guard trusted != nil else {
+            throw ValidationError("--trusted-subnets must be comma-separated networks like 198.18.0.0/24")
+        }
+    }
+
+    /// `--trusted-subnets` parsed (nil when malformed; empty when not given).
+    public var trusted: [Subnet]? {
+        guard let trustedSubnets, !trustedSubnets.isEmpty else { return [] }
+        let subnets = trustedSubnets.split(separator: ",").map { Subnet($0.trimmingCharacters(in: .whitespaces)) }
+        return subnets.contains(where: { $0 == nil }) ? nil : subnets.compactMap { $0 }
     }
 
     /// The IPAM range, or nil when IPAM is off (`--ipalloc-range ""`).
@@ -108,6 +123,7 @@ public struct RouterOptions: ParsableArguments, Sendable {
         add("--ipalloc-range", ipallocRange)
         add("--ipalloc-init", ipallocInit)
         if noFastdp { args.append("--no-fastdp") }
+        add("--mtu", String(mtu))
         add("--conn-limit", String(connLimit))
         if noDiscovery { args.append("--no-discovery") }
         add("--dns-domain", dnsDomain)

@@ -42,11 +42,13 @@ public final class Router: Sendable {
             mesh.onTopologyChange { [mesh] in Self.tell(ipam, about: mesh.status()) }
             Self.tell(ipam, about: mesh.status())
         }
-        host = try HostNetwork(mtu: Sleeve.defaultMTU, stateDirectory: configuration.stateDirectory, ipam: ipam)
+        host = try HostNetwork(mtu: configuration.options.mtu, stateDirectory: configuration.stateDirectory, ipam: ipam)
         try host.setUp()
         do {
             sleeve = try Sleeve(configuration: .init(me: configuration.mesh.identity.name, port: configuration.mesh.port,
-                                                     interface: HostNetwork.capturePort, sealed: configuration.mesh.password != nil),
+                                                     interface: HostNetwork.capturePort, mtu: configuration.options.mtu,
+                                                     sealed: configuration.mesh.password != nil,
+                                                     trusted: (configuration.options.trusted ?? []).map { ($0.start, UInt64($0.start) + $0.size) }),
                                 logger: logger)
         } catch { throw StateError("\(error)") }
         mesh.onTopologyChange { [mesh, sleeve, port = configuration.mesh.port] in Self.tell(sleeve, about: mesh, port: port) }

@@ -119,20 +119,40 @@ final class DatagramAssembler {
         return true
     }
 
-    /// Seals every open datagram and sends the batch.
+    /// Seals every open datagram and sends the batch: runs of equal-sized datagrams to one
+    /// address as one UDP GSO train, the rest with one `sendmmsg` per run.
     func flush() {
         for key in Array(open.keys) { finish(key) }
         var start = 0
         while start < used {
-            // Send runs of sealed datagrams; a slot left at length 0 (its path vanished) is skipped.
+            // A slot left at length 0 (its path vanished) is skipped.
             while start < used && batch.lengths[start] == 0 { start += 1 }
-            var end = start
-            while end < used && batch.lengths[end] > 0 { end += 1 }
-            if end > start {
-                sleeve.send(batch, from: start, count: end - start)
-                sleeve.counters.datagramsSent.add(end - start, ordering: .relaxed)
+            guard start < used else { break }
+            let size = batch.lengths[start], to = batch.addresses[start]
+            var end = start + 1
+            while end < used, batch.lengths[end] > 0, (end - start + 1) * size <= 65000,
+                  batch.addresses[end].sin_addr.s_addr == to.sin_addr.s_addr, batch.addresses[end].sin_port == to.sin_port,
+                  batch.lengths[end] <= size {
+                end += 1
+                if batch.lengths[end - 1] < size { break }  // a shorter one ends a train
             }
-            start = end
+            if end - start > 1, sleeve.segmentation.load(ordering: .relaxed) {
+                var length = 0
+                for i in start..<end {
+                    (train + length).copyMemory(from: batch.slot(i).baseAddress!, byteCount: batch.lengths[i])
+                    length += batch.lengths[i]
+                }
+                if sleeve.sendSegments(train, length: length, segment: size, to: to) {
+                    sleeve.counters.datagramsSent.add(end - start, ordering: .relaxed)
+                    start = end
+                    continue
+                }
+            }
+            var run = start
+            while run < used && batch.lengths[run] > 0 { run += 1 }
+            sleeve.send(batch, from: start, count: run - start)
+            sleeve.counters.datagramsSent.add(run - start, ordering: .relaxed)
+            start = run
         }
         used = 0
     }
@@ -318,17 +338,25 @@ extension Sleeve {
             counters.drop(.malformed)
             return nil
         }
-        let sealed = configuration.sealed
-        guard header.flags.contains(.sealed) == sealed else {
+        // One look at the sender's path: known, its key, whether it may send unsealed, and the
+        // counter not seen before.
+        let isSealed = header.flags.contains(.sealed)
+        let (known, key, trusted, unseen): (Bool, AEADKey?, Bool, Bool) = state.withLock { s in
+            guard let path = s.paths[header.sender] else { return (false, nil, false, false) }
+            return (true, path.receiveKey, path.trusted, !isSealed || path.window.check(header.counter))
+        }
+        guard known else {
+            counters.drop(.unknownSender)
+            return nil
+        }
+        // With a password, unsealed datagrams are taken only from a trusted subnet, and never
+        // heartbeats (they carry the trust itself). Without one, nothing is sealed.
+        let sealed = configuration.sealed && (isSealed || !trusted || header.flags.contains(.heartbeat))
+        guard isSealed == sealed else {
             counters.drop(sealed ? .unsealed : .malformed)
             return nil
         }
-        // One look at the sender's path: known, its key, and the counter not seen before.
-        let (known, key, unseen): (Bool, AEADKey?, Bool) = state.withLock { s in
-            guard let path = s.paths[header.sender] else { return (false, nil, false) }
-            return (true, path.receiveKey, !sealed || path.window.check(header.counter))
-        }
-        guard known, !sealed || key != nil else {
+        guard !sealed || key != nil else {
             counters.drop(.unknownSender)
             return nil
         }
@@ -351,7 +379,10 @@ extension Sleeve {
             guard var path = s.paths[header.sender] else { return false }
             if sealed, !path.window.accept(header.counter) { return false }
             path.lastHeard = now
-            if header.flags.contains(.heartbeat), body.count >= 1, body[0] & 1 == 1 { path.theyHearUs = now }
+            if header.flags.contains(.heartbeat), body.count >= 1 {
+                if body[0] & 1 == 1 { path.theyHearUs = now }
+                path.theyTrustUs = body[0] & 2 == 2
+            }
             s.paths[header.sender] = path
             return true
         }

@@ -23,14 +23,18 @@ public final class Sleeve: Sendable {
         public var mtu: Int
         /// Seal datagrams (the mesh has a password).
         public var sealed: Bool
+        /// `--trusted-subnets` as address ranges `[from, to)`: datagrams to and from peers there
+        /// go unsealed when both sides trust each other.
+        public var trusted: [(from: UInt32, to: UInt64)]
 
         public init(me: PeerName, port: Int = 6783, interface: String = "vethwe-pcap", mtu: Int = Sleeve.defaultMTU,
-                    sealed: Bool) {
+                    sealed: Bool, trusted: [(from: UInt32, to: UInt64)] = []) {
             self.me = me
             self.port = port
             self.interface = interface
             self.mtu = mtu
             self.sealed = sealed
+            self.trusted = trusted
         }
     }
 
@@ -49,11 +53,12 @@ public final class Sleeve: Sendable {
 
     /// The largest UDP payload that fits a 1500-byte IPv4 underlay unfragmented.
     public static let maxDatagram = 1472
-    /// The overlay MTU: 8192, a jumbo frame that the sleeve carries in six fragments. The
-    /// containers' TCP stacks, the bridge, the capture and the injection then handle six times
-    /// fewer packets than at a 1376-byte MTU (Weave's), which is where a userspace data path
-    /// spends its time; the underlay still sees datagrams of at most 1472 bytes.
-    public static let defaultMTU = 8192
+    /// The overlay MTU by default: 1376, as Weave's sleeve. A frame of it (1390 bytes) fits one
+    /// sealed datagram (1472 − 30 header − 16 tag − 2 = 1424 bytes of frame) on a 1500-byte
+    /// underlay. A larger `--mtu` (up to `maxMTU`) is carried in fragments, one datagram each.
+        public static let defaultMTU = 1376
+    /// The largest overlay MTU: its frames still leave in one UDP GSO call (≤ 64 KiB).
+    public static let maxMTU = 61440
     /// A neighbour's UDP path counts as working while heartbeats arrive within this time.
     static let pathTimeout: UInt64 = 3_000_000_000
 
@@ -99,6 +104,13 @@ public final class Sleeve: Sendable {
         var lastHeard: UInt64 = 0
         /// When it last said it hears us.
         var theyHearUs: UInt64 = 0
+        /// Its address is in our trusted subnets.
+        var trusted = false
+        /// It said (in its last heartbeat) that ours is in its trusted subnets.
+        var theyTrustUs = false
+
+        /// Datagrams on this path go unsealed: both ends trust each other's subnet.
+        var clear: Bool { trusted && theyTrustUs }
 
         /// Both directions heard from recently. (Other threads stamp with their own clock
         /// readings, which may be later than `now`: compare without subtracting.)
@@ -150,7 +162,9 @@ public final class Sleeve: Sendable {
                     old.address = address
                     paths[name] = old
                 } else {
-                    paths[name] = PeerPath(address: address, sendKey: n.keys?.udpSend, receiveKey: n.keys?.udpReceive)
+                    var path = PeerPath(address: address, sendKey: n.keys?.udpSend, receiveKey: n.keys?.udpReceive)
+                    path.trusted = configuration.trusted.contains { n.address >= $0.from && UInt64(n.address) < $0.to }
+                    paths[name] = path
                 }
             }
             s.paths = paths
@@ -178,7 +192,8 @@ public final class Sleeve: Sendable {
                 s.table.expire(now: now)
                 for (name, var path) in s.paths where count < batch.capacity {
                     let slot = batch.slot(count)
-                    slot[SleeveHeader.size] = path.hears(now: now) ? 1 : 0
+                    // Bit 0: we hear you; bit 1: we trust your subnet. Heartbeats are always sealed.
+                    slot[SleeveHeader.size] = (path.hears(now: now) ? 1 : 0) | (path.trusted ? 2 : 0)
                     guard let length = seal(slot, bodyLength: 1, flags: .heartbeat, source: configuration.me,
                                             destination: name, hops: 1, path: &path) else { continue }
                     s.paths[name] = path
@@ -194,17 +209,19 @@ public final class Sleeve: Sendable {
     // MARK: shared by both directions
 
     /// Writes the header for `path` into `slot`, seals the body that follows it when the mesh
-    /// has a password, and returns the datagram's length (nil when the path has no key yet).
+    /// has a password (except frames on a path both ends trust), and returns the datagram's
+    /// length (nil when the path has no key yet).
     @inline(__always)
     func seal(_ slot: UnsafeMutableRawBufferPointer, bodyLength: Int, flags: SleeveHeader.Flags, source: PeerName,
               destination: PeerName, hops: UInt8, path: inout PeerPath) -> Int? {
         path.sendCounter += 1
         var flags = flags
-        if configuration.sealed { flags.insert(.sealed) }
+        let sealing = configuration.sealed && (flags.contains(.heartbeat) || !path.clear)
+        if sealing { flags.insert(.sealed) }
         let header = SleeveHeader(flags: flags, hops: hops, source: source, destination: destination,
                                   sender: configuration.me, counter: path.sendCounter)
         header.write(to: slot)
-        guard configuration.sealed else { return SleeveHeader.size + bodyLength }
+        guard sealing else { return SleeveHeader.size + bodyLength }
         guard let key = path.sendKey else { return nil }
         let sealed = key.sealInPlace(slot.baseAddress! + SleeveHeader.size, length: bodyLength, counter: path.sendCounter,
                                      additional: UnsafeRawBufferPointer(rebasing: slot[0..<SleeveHeader.size]))

@@ -2,37 +2,24 @@
 # Sleeve security and MTU. Without a password a capture of the underlay shows the payload (the
 # control); with one it shows no byte of it. A captured datagram sent again is dropped as a
 # replay, and an altered one as a forgery, both counted, neither delivered. A frame larger than
-# the overlay MTU with Don't Fragment set is answered with ICMP "fragmentation needed".
+# the overlay MTU with Don't Fragment set is answered with ICMP "fragmentation needed"; one of
+# a jumbo overlay MTU travels in fragments.
 source "$(dirname "$0")/../lib.sh"
 export TN_NO_IPV6=1  # frames are counted: keep the containers quiet
 tn_setup 2
-pattern=5745465453454352  # "WEFTSECR"
-capture() {  # capture underlay UDP on h2 while s1 pings s2 with the pattern; print the file
-    local file="$TN_RUN/capture-$1.pcap"
-    tn_exec 2 timeout 8 tcpdump -i any -U -w "$file" udp port 6783 >/dev/null 2>&1 &
-    local pid=$!
-    sleep 1
-    tn_cexec "$1"1 ping -c 5 -i 0.2 -s 200 -p $pattern "$2" >/dev/null 2>&1
-    sleep 0.5
-    kill $pid 2>/dev/null; wait $pid 2>/dev/null
-    echo "$file"
-}
-shows_pattern() {  # the hex of every captured byte, offsets stripped, searched for the pattern
-    tcpdump -r "$1" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$pattern"
-}
 for mode in plain sealed; do
     args=(--ipalloc-init consensus=2)
-    [ $mode = sealed ] && args+=(--password secure-secret)
+    # The sealed round also runs a jumbo overlay (carried in fragments).
+    [ $mode = sealed ] && args+=(--password secure-secret --mtu 8192)
     tn_launch_mesh 2 "${args[@]}"
     tn_attach 1 "${mode}1" >/dev/null
     a2=$(tn_attach 2 "${mode}2")
     tn_check_within 10 "$mode: the containers ping" tn_ping "${mode}1" "$a2"
-    file=$(capture "$mode" "$a2")
+    file=$(tn_capture_ping 2 "${mode}1" "$a2")
     if [ $mode = plain ]; then
-        tn_check "plain: the capture shows the payload (control)" shows_pattern "$file"
+        tn_check "plain: the capture shows the payload (control)" tn_capture_shows "$file"
     else
-        hides_pattern() { [ -s "$1" ] && ! shows_pattern "$1"; }
-        tn_check "sealed: the capture (of the same traffic) shows no byte of the payload's pattern" hides_pattern "$file"
+        tn_check "sealed: the capture (of the same traffic) shows no byte of the payload's pattern" tn_capture_hides "$file"
         count() { tn_counter 2 "$1" "$2"; }
         # No ARP either while frames are counted: permanent neighbour entries both ways.
         a1=$(tn_cexec sealed1 ip -4 -o addr show ethwe | awk '{print $4}' | cut -d/ -f1)
@@ -53,7 +40,7 @@ for mode in plain sealed; do
         # MTU: a full-size frame passes; a larger one with DF is answered with the overlay MTU.
         # MTU: a packet of the overlay MTU passes (in fragments: more than one datagram);
         # a larger one with DF is answered with the overlay MTU.
-        tn_check "sealed: a packet of the overlay MTU (8192) passes" tn_cexec sealed1 ping -c 1 -W 2 -M do -s 8164 "$a2"
+        tn_check "sealed: a packet of the jumbo overlay MTU (8192) passes" tn_cexec sealed1 ping -c 1 -W 2 -M do -s 8164 "$a2"
         tn_cexec sealed1 ip link set ethwe mtu 9000
         out=$(tn_cexec sealed1 ping -c 1 -W 2 -M do -s 8900 "$a2" 2>&1)
         tn_check "sealed: a too-big packet with DF gets 'fragmentation needed' (mtu 8192)" bash -c "[[ '$out' == *'mtu = 8192'* ]]"
