@@ -110,7 +110,7 @@ let package = Package(
         ),
         .target(
             name: "WeftMeshFuzzing",
-            dependencies: ["WeftMesh", "WeftIPAM", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftMesh", "WeftIPAM", "WeftSleeve", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -2,7 +2,9 @@
 # The demo: four hosts in network namespaces. h1 starts alone; h2 and h3 know only h1; h4 knows
 # only h3 and cannot reach h1 at all (its underlay link to h1 is cut). Gossip spreads the
 # topology, every router connects to every peer it can, and h1 reaches h4 through a relay.
-# The four agree on an IPAM ring (consensus of 4) and hand out addresses.
+# The four agree on an IPAM ring (consensus of 4); a container attached on each host gets an
+# address from it, and the containers ping each other over the encrypted sleeve, h1's and h4's
+# through a relay.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the demo creates network namespaces" >&2; exit 1; }
@@ -26,10 +28,17 @@ echo; echo "== weft status connections (h1)"; tn_weft 1 status connections
 echo; echo "== unicast routes of h1 (destination -> next hop)"
 tn_weft 1 report | jq -r '.peers as $p | .routes.unicast | to_entries[] | .key as $k | .value as $v |
     "  \($k)(\([$p[] | select(.name == $k)][0].nickname)) -> \($v)(\([$p[] | select(.name == $v)][0].nickname))"'
-echo; echo "== IPAM: agreement, then two addresses per host"
+echo; echo "== IPAM agreement, then a container attached on each host"
 for i in 1 2 3 4; do tn_weft "$i" prime --timeout 20; done
-for i in 1 2 3 4; do
-    for c in a b; do printf '  h%s container %s%s: %s' "$i" "$c" "$i" "$(tn_alloc "$i" "$c$i")"; echo; done
-done
+declare -A addr
+for i in 1 2 3 4; do addr[$i]=$(tn_attach "$i" "c$i"); echo "  h$i: weft attach c$i -> ${addr[$i]}"; done
+echo; echo "== weft ps (h1)"; tn_weft 1 ps
+echo; echo "== pings between the containers (sleeve, encrypted)"
+for i in 1 2 3 4; do for j in 1 2 3 4; do
+    [ "$i" = "$j" ] && continue
+    if tn_wait 10 tn_ping "c$i" "${addr[$j]}" 1; then r=ok; else r=FAILED; fi
+    echo "  c$i (h$i) -> c$j (h$j) ${addr[$j]}: $r"
+done; done
+echo; echo "== weft status connections (h1): no direct connection to h4, whose frames go through a relay"; tn_weft 1 status connections
 echo; echo "== weft status ipam (h1)"; tn_weft 1 status ipam
 echo; echo "demo finished; tearing down"

@@ -1,9 +1,10 @@
 import NIOCore
 import WeftIPAM
 import WeftMesh
+import WeftSleeve
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
-/// key hello, features, messages, topology and IPAM payloads). Used by the libFuzzer target in `Fuzz/`;
+/// key hello, features, messages, topology and IPAM payloads, sleeve datagrams). Used by the libFuzzer target in `Fuzz/`;
 /// a decoder that traps on any input is a bug.
 public enum MeshDecoderFuzzing {
     public static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -16,6 +17,26 @@ public enum MeshDecoderFuzzing {
         }
         decodeFrame(buffer)
         _ = try? ProtocolHeader(bytes: Array(bytes.prefix(ProtocolHeader.size)))
+        decodeDatagram(UnsafeRawBufferPointer(bytes))
+    }
+
+    /// A sleeve datagram: header, frame list, fragment header and reassembly.
+    static func decodeDatagram(_ bytes: UnsafeRawBufferPointer) {
+        guard let header = SleeveHeader(from: bytes) else { return }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[SleeveHeader.size...])
+        if header.flags.contains(.fragment), let fragment = FragmentHeader(from: body) {
+            var reassembly = Reassembly(piece: 64)
+            defer { reassembly.deallocate() }
+            let data = UnsafeRawBufferPointer(rebasing: body[FragmentHeader.size...])
+            if case let .complete(frame) = reassembly.add(fragment, data: data, source: 1, now: 0), frame.count != fragment.total {
+                fatalError("reassembled \(frame.count) bytes of a \(fragment.total)-byte frame")
+            }
+        } else {
+            let frames = FrameList(body)
+            var total = 0
+            for frame in frames { total += 2 + frame.count }
+            if !frames.isMalformed, total != body.count { fatalError("frame list lost bytes") }
+        }
     }
 
     static func decodeFrame(_ payload: ByteBuffer) {

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Benchmark: TCP throughput (iperf3, one stream, DURATION s) between two hosts of the testnet,
 # for the raw underlay, a hand-made kernel VXLAN link, Weft's sleeve (between attached
-# containers) without and with a password, and the userspace overlays of Debian's packages:
-# fastd, nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
+# containers) without and with a password, at the default MTU (1376) and at --mtu 61440 (a
+# jumbo overlay carried in fragments), and the userspace overlays of Debian's packages: fastd,
+# nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
 # RUNS rounds; the table gives each median in Gbit/s and as a ratio to the raw underlay, with
 # the CPU the overlay's daemons used (cores, summed over both hosts) and their resident memory.
 #   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
-#   (defaults: 3 runs of 5 s; configs: raw vxlan sleeve sleeve-password fastd nebula wireguard-go tinc)
+#   (defaults: 3 runs of 5 s; configs: raw vxlan sleeve sleeve-password sleeve-jumbo
+#    sleeve-jumbo-password fastd nebula wireguard-go tinc)
 set -u
 cd "$(dirname "$0")/../.."
 runs=${1:-3}; duration=${2:-5}; shift 2 2>/dev/null || shift $#
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan sleeve sleeve-password fastd nebula wireguard-go tinc)
+[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan sleeve sleeve-password sleeve-jumbo sleeve-jumbo-password fastd nebula wireguard-go tinc)
 testnet/install-deps.sh
 missing=()
 for p in fastd nebula wireguard-go wireguard-tools tinc; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -197,6 +199,8 @@ for r in $(seq 1 "$runs"); do
             vxlan) line=$(run_vxlan) ;;
             sleeve) line=$(run_sleeve) ;;
             sleeve-password) line=$(run_sleeve --password bench-secret) ;;
+            sleeve-jumbo) line=$(run_sleeve --mtu 61440) ;;
+            sleeve-jumbo-password) line=$(run_sleeve --mtu 61440 --password bench-secret) ;;
             fastd) line=$(run_fastd) ;;
             nebula) line=$(run_nebula) ;;
             wireguard-go) line=$(run_wireguard) ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sleeve: containers attached on three hosts (addresses from IPAM) ping each other, every pair,
-# without and then with a password; ARP and broadcasts cross hosts; ps, detach.
+# without and then with a password; ARP and broadcasts cross hosts; expose/hide; ps, detach.
 source "$(dirname "$0")/../lib.sh"
 tn_setup 3
 for mode in plain encrypted; do
@@ -19,6 +19,13 @@ for mode in plain encrypted; do
     for i in 2 3; do tn_cexec "$mode$i" sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0; done
     bcast() { tn_cexec "${mode}1" ping -b -c 3 -i 0.3 -W 2 10.47.255.255 2>/dev/null | grep -c "bytes from" | grep -qv '^0$'; }
     tn_check "$mode: a broadcast ping is answered from other hosts" bcast
+    exposed=$(tn_weft 1 expose)
+    tn_check "$mode: expose gives h1 an overlay address ($exposed)" bash -c "[[ '$exposed' == 10.* ]]"
+    host_pings() { tn_exec 1 ping -c 1 -W 2 "${addr[2]}" >/dev/null 2>&1; }
+    tn_check_within 10 "$mode: the exposed host h1 pings the container on h2" host_pings
+    tn_weft 1 hide >/dev/null
+    hidden() { ! tn_exec 1 ip -4 addr show weft | grep -q "${exposed%%/*}"; }
+    tn_check "$mode: hide takes the address back" hidden
     if [ $mode = encrypted ]; then
         enc() { tn_weft 1 report | jq -e '[.connections[] | select(.encrypted and .direct)] | length == 2' >/dev/null; }
         tn_check "$mode: both connections encrypted with a direct UDP path" enc
