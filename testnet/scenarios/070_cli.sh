@@ -3,6 +3,8 @@
 source "$(dirname "$0")/../lib.sh"
 tn_setup 2
 name=$(tn_launch 1)
+plumbing() { tn_exec 1 ip link show weft | grep -q UP && tn_exec 1 ip link show vethwe-bridge | grep -q "master weft" && tn_exec 1 ip link show vethwe-pcap >/dev/null; }
+tn_check "launch creates the bridge weft and the vethwe-bridge/vethwe-pcap pair" plumbing
 tn_check "launch prints a peer name" bash -c "[[ '$name' =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]]"
 second() { ! tn_launch 1 2>/dev/null; }
 tn_check "a second launch in the same namespace is refused" second
@@ -21,7 +23,7 @@ conns_json() { tn_weft 1 status connections --json | jq -e '.[0].state == "estab
 tn_check "status connections --json" conns_json
 metrics() { tn_http 1 /metrics | grep -q '^weft_peers 2' && tn_http 1 /metrics | grep -q 'weft_connections{state="established"} 1' && tn_http 1 /metrics | grep -q 'weft_gossip_messages_total{channel="topology"'; }
 tn_check "metrics: peers, connections, gossip" metrics
-for cmd in launch connect forget status report rmpeer prime stop reset version; do
+for cmd in launch connect forget status report attach detach ps expose hide rmpeer prime stop reset version; do
     tn_check "weft $cmd --help" bash -c "$TN_BIN/weft $cmd --help >/dev/null"
 done
 not_running_error() {
@@ -33,6 +35,8 @@ not_running_error() {
 tn_check "status with no router: one line, status 1" not_running_error
 tn_weft 1 reset
 tn_check "reset deletes the state" test ! -e "$(tn_state 1)/peer-name"
+no_bridge() { ! tn_exec 1 ip link show weft >/dev/null 2>&1 && ! tn_exec 1 ip link show vethwe-pcap >/dev/null 2>&1; }
+tn_check "reset removes the bridge weft and the vethwe pair" no_bridge
 new=$(tn_launch 1)
 tn_check "after reset the router has a new name" test "$new" != "$name"
 bad_flag() {
