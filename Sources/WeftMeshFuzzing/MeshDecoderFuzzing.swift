@@ -25,7 +25,7 @@ public enum MeshDecoderFuzzing {
         guard let header = SleeveHeader(from: bytes) else { return }
         let body = UnsafeRawBufferPointer(rebasing: bytes[SleeveHeader.size...])
         if header.flags.contains(.fragment), let fragment = FragmentHeader(from: body) {
-            var reassembly = Reassembly(piece: 64)
+            var reassembly = Reassembly()
             defer { reassembly.deallocate() }
             let data = UnsafeRawBufferPointer(rebasing: body[FragmentHeader.size...])
             if case let .complete(frame) = reassembly.add(fragment, data: data, source: 1, now: 0), frame.count != fragment.total {

@@ -150,7 +150,8 @@ public final class Router: Sendable {
     func report() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(), version: Self.version))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
+                                                              pathMTUs: sleeve.pathMTUs(), version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 

@@ -17,15 +17,13 @@ final class DatagramAssembler {
     let batch: DatagramBatch
     /// Where a fragmented frame's datagrams are laid end to end for one GSO send.
     private let train = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
-    /// Open datagrams: key → (slot, next hop, body bytes so far).
-    private var open: [Key: (slot: Int, hop: PeerName, body: Int)] = [:]
+    /// Open datagrams: key → (slot, next hop, body bytes so far, body bytes it may hold).
+    private var open: [Key: (slot: Int, hop: PeerName, body: Int, capacity: Int)] = [:]
     private var used = 0
-    private let capacity: Int
 
     init(sleeve: Sleeve, slots: Int = 64) {
         self.sleeve = sleeve
         batch = DatagramBatch(capacity: slots)
-        capacity = sleeve.bodyCapacity
     }
 
     deinit { train.deallocate() }
@@ -35,30 +33,35 @@ final class DatagramAssembler {
     @inline(__always)
     func add(_ frame: UnsafeRawBufferPointer, _ key: Key, now: UInt64) -> Bool {
         let need = FrameList.encodedSize(frame.count)
-        guard need <= capacity else { return addFragments(frame, key, now: now) }
         if var d = open[key] {
-            if d.body + need <= capacity {
+            if d.body + need <= d.capacity {
                 d.body = FrameList.append(frame, to: bodyOf(d.slot), at: d.body)
                 open[key] = d
                 return true
             }
             finish(key)
         }
+        guard let (hop, capacity) = route(key.destination, now: now) else { return false }
+        guard need <= capacity else { return addFragments(frame, key, hop: hop, capacity: capacity) }
         if used == batch.capacity { flush() }
-        guard let hop = sleeve.state.withLock({ sleeve.nextHop(key.destination, in: $0, now: now) }) else { return false }
         let slot = used
         used += 1
         batch.lengths[slot] = 0
-        open[key] = (slot, hop, FrameList.append(frame, to: bodyOf(slot), at: 0))
+        open[key] = (slot, hop, FrameList.append(frame, to: bodyOf(slot), at: 0), capacity)
         return true
     }
 
-    /// Sends `frame` in pieces of `piece` bytes, one datagram each, numbered by this router.
-    private func addFragments(_ frame: UnsafeRawBufferPointer, _ key: Key, now: UInt64) -> Bool {
-        guard frame.count <= 65535,
-              let hop = sleeve.state.withLock({ sleeve.nextHop(key.destination, in: $0, now: now) }) else { return false }
+    /// The neighbour to send to for `destination`, and how many body bytes a datagram to it holds.
+    @inline(__always)
+    private func route(_ destination: PeerName, now: UInt64) -> (PeerName, Int)? {
+        sleeve.state.withLock { s in sleeve.nextHop(destination, in: s, now: now).map { ($0, sleeve.capacity(for: $0, in: s)) } }
+    }
+
+    /// Sends `frame` in pieces that fit the path to `hop`, one datagram each, numbered by this router.
+    private func addFragments(_ frame: UnsafeRawBufferPointer, _ key: Key, hop: PeerName, capacity: Int) -> Bool {
+        guard frame.count <= 65535 else { return false }
         let id = sleeve.nextFrameID()
-        let piece = sleeve.fragmentPiece
+        let piece = capacity - FragmentHeader.size
         if sendTrain(frame, key, hop: hop, id: id, piece: piece) { return true }
         var offset = 0
         while offset < frame.count {
@@ -76,26 +79,27 @@ final class DatagramAssembler {
     }
 
     /// Sends all fragments of `frame` in one UDP GSO call: every datagram but the last is
-    /// exactly `Sleeve.maxDatagram` bytes. False when GSO is not available or the frame too big.
+    /// exactly the path's datagram size. False when GSO is not available or the frame too big.
     private func sendTrain(_ frame: UnsafeRawBufferPointer, _ key: Key, hop: PeerName, id: UInt32, piece: Int) -> Bool {
-        let stride = Sleeve.maxDatagram
+        let stride = SleeveHeader.size + FragmentHeader.size + piece + (sleeve.configuration.sealed ? AEADKey.overhead : 0)
         let count = (frame.count + piece - 1) / piece
         guard count * stride <= 65000, sleeve.segmentation.load(ordering: .relaxed) else { return false }
         flush()  // what was queued before this frame leaves before it
         var flags: SleeveHeader.Flags = [.fragment]
         if key.broadcast { flags.insert(.broadcast) }
-        var length = 0
+        var length = 0, segment = 0
         let address: sockaddr_in? = sleeve.state.withLock { s in
             guard var path = s.paths[hop] else { return nil }
             var offset = 0
             while offset < frame.count {
                 let n = min(piece, frame.count - offset)
-                let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)
+                let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)  // sealed may be shorter (a clear path)
                 let body = UnsafeMutableRawBufferPointer(rebasing: datagram[SleeveHeader.size...])
                 FragmentHeader(frameID: id, offset: offset, total: frame.count).write(to: body)
                 (body.baseAddress! + FragmentHeader.size).copyMemory(from: frame.baseAddress! + offset, byteCount: n)
                 guard let sealed = sleeve.seal(datagram, bodyLength: FragmentHeader.size + n, flags: flags, source: key.source,
                                                destination: key.destination, hops: key.hops, path: &path) else { return nil }
+                if segment == 0 { segment = sealed }  // every full piece seals to this size
                 length += sealed
                 offset += n
             }
@@ -103,14 +107,15 @@ final class DatagramAssembler {
             return path.address
         }
         guard let address else { return false }
-        guard sleeve.sendSegments(train, length: length, segment: stride, to: address) else { return false }
+        guard sleeve.sendSegments(train, length: length, segment: segment, to: address) else { return false }
         sleeve.counters.datagramsSent.add(count, ordering: .relaxed)
         return true
     }
 
-    /// Passes one fragment datagram's body on unchanged (a relay does not reassemble).
+    /// Passes one fragment datagram's body on unchanged (a relay does not reassemble; a
+    /// fragment too large for the next path is dropped).
     func forwardFragment(_ body: UnsafeRawBufferPointer, _ key: Key, now: UInt64) -> Bool {
-        guard let hop = sleeve.state.withLock({ sleeve.nextHop(key.destination, in: $0, now: now) }) else { return false }
+        guard let (hop, capacity) = route(key.destination, now: now), body.count <= capacity else { return false }
         if used == batch.capacity { flush() }
         let slot = used
         used += 1
@@ -251,7 +256,7 @@ extension Sleeve {
         // Room for GRO-coalesced runs (up to 64 KiB) when the socket coalesces.
         let batch = DatagramBatch(capacity: coalescing ? 32 : 64, slotSize: coalescing ? 65536 : 2048)
         let assembler = DatagramAssembler(sleeve: self)
-        var reassembly = Reassembly(piece: fragmentPiece)
+        var reassembly = Reassembly()
         defer { reassembly.deallocate() }
         while !isStopped {
             let n = receive(into: batch)
@@ -379,9 +384,14 @@ extension Sleeve {
             guard var path = s.paths[header.sender] else { return false }
             if sealed, !path.window.accept(header.counter) { return false }
             path.lastHeard = now
-            if header.flags.contains(.heartbeat), body.count >= 1 {
+            if header.flags.contains(.heartbeat), body.count >= 3 {
                 if body[0] & 1 == 1 { path.theyHearUs = now }
                 path.theyTrustUs = body[0] & 2 == 2
+                path.probeAcknowledged = max(path.probeAcknowledged, Int(body[1]) << 8 | Int(body[2]))
+                if body[0] & 4 == 4, datagram.count > path.probeReceived || now >= path.probeReceivedAt &+ Sleeve.pathTimeout {
+                    path.probeReceived = datagram.count
+                    path.probeReceivedAt = now
+                }
             }
             s.paths[header.sender] = path
             return true

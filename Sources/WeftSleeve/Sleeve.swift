@@ -108,6 +108,13 @@ public final class Sleeve: Sendable {
         var trusted = false
         /// It said (in its last heartbeat) that ours is in its trusted subnets.
         var theyTrustUs = false
+        /// How large a datagram the underlay carries to it.
+        var mtu = PathMTU()
+        /// The largest probe received from it, and when (reported back in our heartbeats).
+        var probeReceived = 0
+        var probeReceivedAt: UInt64 = 0
+        /// The largest of our probes it last reported receiving.
+        var probeAcknowledged = 0
 
         /// Datagrams on this path go unsealed: both ends trust each other's subnet.
         var clear: Bool { trusted && theyTrustUs }
@@ -183,27 +190,52 @@ public final class Sleeve: Sendable {
     }
 
     /// Sends a heartbeat to every neighbour (each second): it tells the neighbour we hear it,
-    /// and its arrival tells the neighbour its own heartbeats get through.
+    /// and its arrival tells the neighbour its own heartbeats get through. Probes padded to the
+    /// path's datagram size (and now and then the next larger) go with it (`PathMTU`).
     public func tick() {
         let now = Self.now()
         tickBatch.withLock { batch in
             var count = 0
             state.withLock { s in
                 s.table.expire(now: now)
-                for (name, var path) in s.paths where count < batch.capacity {
-                    let slot = batch.slot(count)
-                    // Bit 0: we hear you; bit 1: we trust your subnet. Heartbeats are always sealed.
-                    slot[SleeveHeader.size] = (path.hears(now: now) ? 1 : 0) | (path.trusted ? 2 : 0)
-                    guard let length = seal(slot, bodyLength: 1, flags: .heartbeat, source: configuration.me,
-                                            destination: name, hops: 1, path: &path) else { continue }
+                for (name, var path) in s.paths {
+                    if path.hears(now: now), path.mtu.update(acknowledged: path.probeAcknowledged, now: now) {
+                        logger.info("sleeve: datagrams to \(name) now at most \(path.mtu.datagram) bytes")
+                    }
+                    path.probeAcknowledged = 0
+                    let received = now < path.probeReceivedAt &+ Self.pathTimeout ? path.probeReceived : 0
+                    for size in [0] + path.mtu.probes(now: now) where count < batch.capacity {
+                        let slot = batch.slot(count)
+                        // Bit 0: we hear you; bit 1: we trust your subnet; bit 2: a probe. Then
+                        // the largest probe of yours we received lately. Always sealed.
+                        slot[SleeveHeader.size] = (path.hears(now: now) ? 1 : 0) | (path.trusted ? 2 : 0) | (size > 0 ? 4 : 0)
+                        slot[SleeveHeader.size + 1] = UInt8(received >> 8)
+                        slot[SleeveHeader.size + 2] = UInt8(received & 0xFF)
+                        let overhead = SleeveHeader.size + (configuration.sealed ? AEADKey.overhead : 0)
+                        let body = max(3, size - overhead)
+                        if body > 3 { (slot.baseAddress! + SleeveHeader.size + 3).initializeMemory(as: UInt8.self, repeating: 0, count: body - 3) }
+                        guard let length = seal(slot, bodyLength: body, flags: .heartbeat, source: configuration.me,
+                                                destination: name, hops: 1, path: &path) else { continue }
+                        batch.addresses[count] = path.address
+                        batch.lengths[count] = length
+                        count += 1
+                    }
                     s.paths[name] = path
-                    batch.addresses[count] = path.address
-                    batch.lengths[count] = length
-                    count += 1
                 }
             }
             socket.send(batch, count: count)
         }
+    }
+
+    /// The datagram size towards each neighbour (1472 unless probing found less).
+    public func pathMTUs() -> [PeerName: Int] {
+        state.withLock { s in s.paths.mapValues { $0.mtu.datagram } }
+    }
+
+    /// Bytes of frames a datagram to `hop` can carry.
+    @inline(__always)
+    func capacity(for hop: PeerName, in s: State) -> Int {
+        (s.paths[hop]?.mtu.datagram ?? Self.maxDatagram) - SleeveHeader.size - (configuration.sealed ? AEADKey.overhead : 0)
     }
 
     // MARK: shared by both directions
@@ -241,9 +273,6 @@ public final class Sleeve: Sendable {
 
     /// Bytes of frames a datagram can carry.
     var bodyCapacity: Int { Self.maxDatagram - SleeveHeader.size - (configuration.sealed ? AEADKey.overhead : 0) }
-
-    /// Bytes of a frame each fragment carries (all but the last).
-    var fragmentPiece: Int { bodyCapacity - FragmentHeader.size }
 
     /// A number for the next fragmented frame (unique per source, wrapping).
     func nextFrameID() -> UInt32 { frameIDs.wrappingAdd(1, ordering: .relaxed).newValue }

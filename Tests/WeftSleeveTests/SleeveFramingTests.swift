@@ -117,3 +117,46 @@ import WeftSleeve
         #expect(wrongHeader == nil)
     }
 }
+
+@Suite struct PathMTUTests {
+    /// Three unanswered probes step the size down; a later answer to a larger probe raises it.
+    @Test func stepsDownAndBackUp() {
+        var p = PathMTU()
+        var t: UInt64 = 1_000_000_000
+        #expect(p.datagram == 1472)
+        for _ in 0..<2 {
+            _ = p.probes(now: t)
+            let changed = p.update(acknowledged: 1400, now: t)
+            #expect(!changed)
+            t += 1_000_000_000
+        }
+        _ = p.probes(now: t)
+        let down = p.update(acknowledged: 1400, now: t)
+        #expect(down && p.datagram == 1400)
+        t += 40_000_000_000  // the next larger size is tried after 30 s
+        #expect(p.probes(now: t) == [1400, 1472])
+        let up = p.update(acknowledged: 1472, now: t + 1_000_000_000)
+        #expect(up && p.datagram == 1472)
+    }
+
+    /// Pieces of any size put a frame back together; duplicates are ignored, overruns refused.
+    @Test func reassemblyOfUnevenPieces() {
+        var r = Reassembly()
+        defer { r.deallocate() }
+        let frame = (0..<3000).map { UInt8(truncatingIfNeeded: $0) }
+        var result: [UInt8]?
+        for (offset, length) in [(0, 1400), (1400, 1400), (0, 1400), (2800, 200)] {
+            let piece = Array(frame[offset..<(offset + length)])
+            piece.withUnsafeBytes { data in
+                if case let .complete(f) = r.add(FragmentHeader(frameID: 7, offset: offset, total: 3000), data: data, source: 1, now: 0) {
+                    result = Array(f)
+                }
+            }
+        }
+        #expect(result == frame)
+        let overrun = [UInt8](repeating: 0, count: 100).withUnsafeBytes {
+            r.add(FragmentHeader(frameID: 8, offset: 2950, total: 3000), data: $0, source: 1, now: 0)
+        }
+        guard case .malformed = overrun else { Issue.record("an overrunning piece was taken"); return }
+    }
+}

@@ -43,6 +43,8 @@ struct RouterReport: Encodable {
         var datapath: String
         /// Whether the direct UDP path to this peer works (else frames go through a relay).
         var direct: Bool?
+        /// The largest datagram the underlay carries to this peer, as probing found it.
+        var pathMTU: Int?
         var encrypted: Bool
         var info: String?
     }
@@ -106,7 +108,7 @@ struct RouterReport: Encodable {
     /// Absent when IPAM is off.
     var ipam: IPAM?
 
-    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], version: String) {
+    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], version: String) {
         self.version = version
         self.ipam = ipam.map(IPAM.init)
         router = Router(
@@ -123,7 +125,8 @@ struct RouterReport: Encodable {
         }
         connections = s.connections.map { c in
             Connection(peer: c.peer.map { "\($0)" }, nickname: c.nickname, address: c.address, outbound: c.outbound,
-                       state: c.state, datapath: "sleeve", direct: c.peer.flatMap { direct[$0] }, encrypted: c.encrypted,
+                       state: c.state, datapath: "sleeve", direct: c.peer.flatMap { direct[$0] },
+                       pathMTU: c.peer.flatMap { pathMTUs[$0] }, encrypted: c.encrypted,
                        info: c.info)
         }
         targets = s.targets.map { t in

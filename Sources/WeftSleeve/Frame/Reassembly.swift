@@ -28,7 +28,8 @@ public struct FragmentHeader: Equatable, Sendable {
 
 /// Puts fragmented frames back together: a fixed set of 64 KiB buffers, reused; a frame whose
 /// pieces do not all arrive within a second is given up (its buffer taken by the next one).
-/// Pieces must line up on the `piece` grid the senders use; duplicates are ignored.
+/// Pieces may have any size (a sender cuts them to the path's MTU), at least 64 bytes but the
+/// last; a piece starting where one already started is a duplicate and ignored.
 public struct Reassembly {
     public static let slots = 32
     static let timeout: UInt64 = 1_000_000_000
@@ -38,23 +39,27 @@ public struct Reassembly {
         var frameID: UInt32 = 0
         var total = 0
         var received = 0
-        var pieces: UInt64 = 0
         var stamp: UInt64 = 0
         var inUse = false
     }
 
     private var entries = [Entry](repeating: Entry(), count: slots)
     private let buffers: UnsafeMutableRawPointer
-    /// The length of every piece but a frame's last.
-    public let piece: Int
+    /// Per slot, one bit per 64-byte unit of the frame: where a piece started.
+    private let starts: UnsafeMutablePointer<UInt64>
+    static let words = 65536 / 64 / 64
 
-    public init(piece: Int) {
-        self.piece = piece
+    public init() {
         buffers = .allocate(byteCount: Self.slots * 65536, alignment: 16)
+        starts = .allocate(capacity: Self.slots * Self.words)
+        starts.initialize(repeating: 0, count: Self.slots * Self.words)
     }
 
     /// Frees the buffers (the owner calls it once, when done).
-    public func deallocate() { buffers.deallocate() }
+    public func deallocate() {
+        buffers.deallocate()
+        starts.deallocate()
+    }
 
     public enum Result {
         /// Stored; more pieces to come.
@@ -67,9 +72,9 @@ public struct Reassembly {
 
     /// Adds the piece of `source`'s frame described by `header`.
     public mutating func add(_ header: FragmentHeader, data: UnsafeRawBufferPointer, source: UInt64, now: UInt64) -> Result {
-        let count = (header.total + piece - 1) / piece
-        guard header.total >= 14, header.total <= 65535, header.offset % piece == 0, header.offset < header.total,
-              count <= 64, data.count == min(piece, header.total - header.offset) else { return .malformed }
+        let last = header.offset + data.count == header.total
+        guard header.total >= 14, header.offset < header.total, header.offset + data.count <= header.total,
+              data.count >= 64 || (last && data.count > 0) else { return .malformed }
         var index = entries.firstIndex { $0.inUse && $0.source == source && $0.frameID == header.frameID }
         if let i = index, entries[i].total != header.total { return .malformed }
         if index == nil {
@@ -77,13 +82,19 @@ public struct Reassembly {
             let i = entries.firstIndex { !$0.inUse || now > $0.stamp &+ Self.timeout }
                 ?? entries.indices.min { entries[$0].stamp < entries[$1].stamp }!
             entries[i] = Entry(source: source, frameID: header.frameID, total: header.total, stamp: now, inUse: true)
+            (starts + i * Self.words).update(repeating: 0, count: Self.words)
             index = i
         }
         let i = index!
-        let bit = UInt64(1) << UInt64(header.offset / piece)
-        guard entries[i].pieces & bit == 0 else { return .pending }
-        entries[i].pieces |= bit
+        let unit = header.offset / 64
+        let word = starts + i * Self.words + unit / 64, bit = UInt64(1) << UInt64(unit % 64)
+        guard word.pointee & bit == 0 else { return .pending }
+        word.pointee |= bit
         entries[i].received += data.count
+        guard entries[i].received <= entries[i].total else {
+            entries[i].inUse = false  // overlapping pieces: not a frame we can trust
+            return .malformed
+        }
         let base = buffers + i * 65536
         (base + header.offset).copyMemory(from: data.baseAddress!, byteCount: data.count)
         guard entries[i].received == entries[i].total else { return .pending }
