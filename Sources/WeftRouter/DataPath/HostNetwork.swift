@@ -74,6 +74,11 @@ final class HostNetwork: Sendable {
                 try h.setLink(Self.bridge, up: true)
                 // The host's own packets (expose) would reach pcap unfinished and oversized.
                 try? h.disableTxChecksum(Self.bridge)
+                // As Weave does: no IPv6 on the bridge and its pair, so the host does not chatter
+                // (router solicitations, MLD) into the overlay.
+                for link in [Self.bridge, Self.bridgePort, Self.capturePort] {
+                    try? Data("1\n".utf8).write(to: URL(fileURLWithPath: "/proc/sys/net/ipv6/conf/\(link)/disable_ipv6"))
+                }
             } catch {
                 throw StateError("cannot set up the bridge \(Self.bridge): \(error)")
             }

@@ -11,8 +11,9 @@ public import WeftMesh
 /// Then the body: frames, each a u16 length and the Ethernet frame, sealed as one
 /// ChaCha20-Poly1305 message (the header is its associated data) when the mesh has a password.
 /// A frame too large for one datagram travels in fragments instead, one per datagram, each
-/// body a `FragmentHeader` and a piece of the frame. A heartbeat's body is one byte: bit 0 set
-/// when the sender hears the receiver.
+/// body a `FragmentHeader` and a piece of the frame. A heartbeat's body is three bytes (flags:
+/// bit 0 "I hear you", bit 1 "I trust your subnet", bit 2 "probe"; then the largest probe
+/// received from the receiver lately, u16), padded with zeros when it is a path-MTU probe.
 public struct SleeveHeader: Equatable, Sendable {
     public static let size = 30
     public static let version: UInt8 = 1
