@@ -75,7 +75,7 @@ public final class IPAMService: GossipChannel {
             try? await Task.sleep(for: .milliseconds(500))
             apply { s in s.core.tick(now: Self.now()) }
             try? persist()
-            notify(force: true)
+            notify()
         }
     }
 
@@ -85,7 +85,7 @@ public final class IPAMService: GossipChannel {
             s.reachable = reachable
             s.core.learn(nicknames: nicknames)
         }
-        notify(force: true)
+        notify()
     }
 
     // MARK: requests
@@ -242,7 +242,7 @@ public final class IPAMService: GossipChannel {
                 return .failure(error)
             }
         }
-        notify(force: false)
+        notify()
         return try result.get()
     }
 
@@ -302,7 +302,7 @@ public final class IPAMService: GossipChannel {
         }
     }
 
-    private func notify(force: Bool) {
+    private func notify() {
         let waiters = state.withLock { s in
             s.generation += 1
             defer { s.waiters.removeAll() }

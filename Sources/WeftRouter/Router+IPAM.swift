@@ -99,10 +99,14 @@ extension Router {
             case (.POST, 2):
                 let subnet = try Self.subnet(args[0], args[1])
                 return .text(try await ipam.allocate(id: id, in: subnet, timeout: Self.ipamWait).cidr + "\n")
-            case (.PUT, 1), (.PUT, 2):
+            case (.PUT, 1):
                 let a = try Self.address(args[0])
-                let subnet = args.count == 2 ? try Self.subnet(IPv4.format(a & Self.mask(args[1])), args[1]) : nil
-                return .text(try await ipam.claim(id: id, address: a, subnet: subnet, timeout: Self.ipamWait).cidr + "\n")
+                return .text(try await ipam.claim(id: id, address: a, subnet: nil, timeout: Self.ipamWait).cidr + "\n")
+            case (.PUT, 2):
+                guard let a = Allocation(cidr: "\(args[0])/\(args[1])") else {
+                    throw IPAMError(.invalid, "'\(args[0])/\(args[1])' is not an address with a prefix length")
+                }
+                return .text(try await ipam.claim(id: id, address: a.address, subnet: a.subnet, timeout: Self.ipamWait).cidr + "\n")
             case (.GET, 0):
                 let held = ipam.lookup(id: id)
                 guard !held.isEmpty else { return .error("no address for \(id)", .notFound) }
@@ -117,24 +121,14 @@ extension Router {
                 return .error("no such call: \(method) /\(path.joined(separator: "/"))", .notFound)
             }
         } catch {
-            let status: HTTPResponseStatus = switch error.kind {
-            case .invalid: .badRequest
-            case .conflict: .conflict
-            case .unavailable: .serviceUnavailable
-            case .notFound: .notFound
-            }
-            return .error(error.description, status)
+            let failure = APIFailure(error)
+            return .error(failure.description, failure.status)
         }
     }
 
     private static func address(_ text: String) throws(IPAMError) -> UInt32 {
         guard let a = IPv4.parse(text) else { throw IPAMError(.invalid, "'\(text)' is not an IPv4 address") }
         return a
-    }
-
-    private static func mask(_ prefix: String) -> UInt32 {
-        guard let n = Int(prefix), (1...32).contains(n) else { return ~0 }
-        return ~UInt32(0) << UInt32(32 - n)
     }
 
     private static func subnet(_ address: String, _ prefix: String) throws(IPAMError) -> Subnet {

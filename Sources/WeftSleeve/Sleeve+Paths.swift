@@ -107,7 +107,8 @@ final class DatagramAssembler {
             return path.address
         }
         guard let address else { return false }
-        guard sleeve.sendSegments(train, length: length, segment: segment, to: address) else { return false }
+        var iov = iovec(iov_base: train, iov_len: length)
+        guard sleeve.sendSegments(&iov, count: 1, segment: segment, to: address) else { return false }
         sleeve.counters.datagramsSent.add(count, ordering: .relaxed)
         return true
     }
@@ -142,12 +143,9 @@ final class DatagramAssembler {
                 if batch.lengths[end - 1] < size { break }  // a shorter one ends a train
             }
             if end - start > 1, sleeve.segmentation.load(ordering: .relaxed) {
-                var length = 0
-                for i in start..<end {
-                    (train + length).copyMemory(from: batch.slot(i).baseAddress!, byteCount: batch.lengths[i])
-                    length += batch.lengths[i]
-                }
-                if sleeve.sendSegments(train, length: length, segment: size, to: to) {
+                // The slots themselves are the train: one iovec each, no copy.
+                for i in start..<end { batch.iovecs[i].iov_len = batch.lengths[i] }
+                if sleeve.sendSegments(batch.iovecs + start, count: end - start, segment: size, to: to) {
                     sleeve.counters.datagramsSent.add(end - start, ordering: .relaxed)
                     start = end
                     continue

@@ -271,8 +271,6 @@ public final class Sleeve: Sendable {
         return s.routes?.adjacency[destination]?.first { $0 != destination && s.paths[$0]?.works(now: now) == true }
     }
 
-    /// Bytes of frames a datagram can carry.
-    var bodyCapacity: Int { Self.maxDatagram - SleeveHeader.size - (configuration.sealed ? AEADKey.overhead : 0) }
 
     /// A number for the next fragmented frame (unique per source, wrapping).
     func nextFrameID() -> UInt32 { frameIDs.wrappingAdd(1, ordering: .relaxed).newValue }
@@ -284,11 +282,11 @@ public final class Sleeve: Sendable {
 
     func send(_ batch: DatagramBatch, from: Int = 0, count: Int) { socket.send(batch, from: from, count: count) }
 
-    /// Sends datagrams laid end to end with one UDP GSO call; false (and no more tries) when
-    /// the kernel refuses.
-    func sendSegments(_ buffer: UnsafeMutableRawPointer, length: Int, segment: Int, to address: sockaddr_in) -> Bool {
+    /// Sends the datagrams in `count` buffers with one UDP GSO call; false (and no more tries)
+    /// when the kernel refuses.
+    func sendSegments(_ iov: UnsafeMutablePointer<iovec>, count: Int, segment: Int, to address: sockaddr_in) -> Bool {
         guard segmentation.load(ordering: .relaxed) else { return false }
-        if socket.sendSegments(buffer, length: length, segment: segment, to: address) { return true }
+        if socket.sendSegments(iov, count: count, segment: segment, to: address) { return true }
         segmentation.store(false, ordering: .relaxed)
         logger.notice("sleeve: the kernel refused UDP segmentation offload; sending fragments one by one")
         return false

@@ -29,7 +29,7 @@ mkdir -p "$work"
 PIDS=()  # daemons of the configuration being measured
 # Daemons are found by their unique command lines (a background `ip netns exec` is a subshell).
 pid_of() { local p; for _ in $(seq 1 50); do p=$(pgrep -n -f -- "$1") && { echo "$p"; return; }; sleep 0.1; done; }
-cleanup() { [ -n "${KEEP:-}" ] && cp -r "$work" /tmp/benchwork; pkill -f -- "$work/" 2>/dev/null; pkill -f -- "wireguard-go -f wgbench" 2>/dev/null; tn_teardown; }
+cleanup() { pkill -f -- "$work/" 2>/dev/null; pkill -f -- "wireguard-go -f wgbench" 2>/dev/null; tn_teardown; }
 trap cleanup EXIT
 
 # CPU ticks (user + system) of a process.

@@ -3,27 +3,7 @@ import NIOHTTP1
 import Synchronization
 import WeftIPAM
 import WeftNetlink
-
-/// An API request that failed, with the HTTP status it deserves and one line for the user.
-struct APIFailure: Error, CustomStringConvertible {
-    var status: HTTPResponseStatus
-    var description: String
-
-    init(_ status: HTTPResponseStatus, _ description: String) {
-        self.status = status
-        self.description = description
-    }
-
-    init(_ error: IPAMError) {
-        let status: HTTPResponseStatus = switch error.kind {
-        case .invalid: .badRequest
-        case .conflict: .conflict
-        case .unavailable: .serviceUnavailable
-        case .notFound: .notFound
-        }
-        self.init(status, error.description)
-    }
-}
+import WeftSleeve
 
 /// The host's side of the overlay, over rtnetlink: the bridge `weft` with the veth pair
 /// `vethwe-bridge`/`vethwe-pcap` that the sleeve captures on, and the containers plugged into
@@ -107,7 +87,7 @@ final class HostNetwork: Sendable {
         if let existing = containers.withLock({ $0[id] }) { return existing }
         let cidrs = try await addressesFor(id: id, specs: addresses)
         let mac = AttachedContainer.mac(for: id)
-        let container = AttachedContainer(id: id, netns: spec, hostname: hostname, mac: AttachedContainer.format(mac: mac),
+        let container = AttachedContainer(id: id, netns: spec, hostname: hostname, mac: mac.withUnsafeBytes { MAC($0, at: 0).description },
                                           cidrs: cidrs.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id))
         do {
             try links.withLock { h in

@@ -47,28 +47,26 @@ final class DatagramSocket: @unchecked Sendable {
     static let udpSegment: Int32 = 103  // UDP_SEGMENT
     static let udpGRO: Int32 = 104      // UDP_GRO
 
-    /// Sends `length` bytes of datagrams laid end to end, each `segment` bytes but the last, to
-    /// `address` in one system call: the kernel cuts them apart (UDP GSO), and through veths
-    /// and the receiver's GRO they may even stay one buffer to the end. False when refused.
-    func sendSegments(_ buffer: UnsafeMutableRawPointer, length: Int, segment: Int, to address: sockaddr_in) -> Bool {
+    /// Sends datagrams of `segment` bytes each (the last may be shorter), gathered from `count`
+    /// buffers that follow one another logically, to `address` in one system call: the kernel
+    /// cuts them apart (UDP GSO), and through veths and the receiver's GRO they may even stay one
+    /// buffer to the end. The buffers are not copied together first. False when refused.
+    func sendSegments(_ iov: UnsafeMutablePointer<iovec>, count: Int, segment: Int, to address: sockaddr_in) -> Bool {
         var address = address
-        var iov = iovec(iov_base: buffer, iov_len: length)
         // One control message: cmsghdr (16 bytes on 64-bit Linux) and a u16, padded to 24.
         var control = (UInt64(18), UInt32(IPPROTO_UDP), UInt32(bitPattern: Self.udpSegment), UInt64(segment))
         return withUnsafeMutablePointer(to: &address) { a in
-            withUnsafeMutablePointer(to: &iov) { v in
-                withUnsafeMutableBytes(of: &control) { c in
-                    var m = msghdr()
-                    m.msg_name = UnsafeMutableRawPointer(a)
-                    m.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                    m.msg_iov = v
-                    m.msg_iovlen = 1
-                    m.msg_control = c.baseAddress
-                    m.msg_controllen = 24
-                    while true {
-                        if sendmsg(fd, &m, 0) >= 0 { return true }
-                        if errno != EINTR { return false }
-                    }
+            withUnsafeMutableBytes(of: &control) { c in
+                var m = msghdr()
+                m.msg_name = UnsafeMutableRawPointer(a)
+                m.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                m.msg_iov = iov
+                m.msg_iovlen = count
+                m.msg_control = c.baseAddress
+                m.msg_controllen = 24
+                while true {
+                    if sendmsg(fd, &m, 0) >= 0 { return true }
+                    if errno != EINTR { return false }
                 }
             }
         }
