@@ -51,6 +51,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "WeftDNS",
+            dependencies: [
+                "WeftMesh",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "WeftNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
         .target(
             name: "WeftSleeve",
@@ -62,13 +73,13 @@ let package = Package(
         ),
         .target(
             name: "WeftOptions",
-            dependencies: ["WeftIPAM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WeftIPAM", "WeftDNS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WeftRouter",
             dependencies: [
-                "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftNetlink", "WeftSleeve",
+                "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftSleeve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -110,7 +121,7 @@ let package = Package(
         ),
         .target(
             name: "WeftMeshFuzzing",
-            dependencies: ["WeftMesh", "WeftIPAM", "WeftSleeve", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftMesh", "WeftIPAM", "WeftDNS", "WeftSleeve", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -121,6 +132,11 @@ let package = Package(
         .testTarget(
             name: "WeftIPAMTests",
             dependencies: ["WeftIPAM", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftDNSTests",
+            dependencies: ["WeftDNS", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

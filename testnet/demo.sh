@@ -3,8 +3,9 @@
 # only h3 and cannot reach h1 at all (its underlay link to h1 is cut). Gossip spreads the
 # topology, every router connects to every peer it can, and h1 reaches h4 through a relay.
 # The four agree on an IPAM ring (consensus of 4); a container attached on each host gets an
-# address from it, and the containers ping each other over the encrypted sleeve, h1's and h4's
-# through a relay.
+# address from it and a name in weft.local., the containers ping each other over the encrypted
+# sleeve (h1's and h4's through a relay), and resolve each other's names through the embedded
+# DNS (records gossiped by every router).
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the demo creates network namespaces" >&2; exit 1; }
@@ -31,7 +32,10 @@ tn_weft 1 report | jq -r '.peers as $p | .routes.unicast | to_entries[] | .key a
 echo; echo "== IPAM agreement, then a container attached on each host"
 for i in 1 2 3 4; do tn_weft "$i" prime --timeout 20; done
 declare -A addr
-for i in 1 2 3 4; do addr[$i]=$(tn_attach "$i" "c$i"); echo "  h$i: weft attach c$i -> ${addr[$i]}"; done
+for i in 1 2 3 4; do
+    addr[$i]=$(tn_attach "$i" "c$i" --name "c$i")
+    echo "  h$i: weft attach --name c$i c$i -> ${addr[$i]}"
+done
 echo; echo "== weft ps (h1)"; tn_weft 1 ps
 echo; echo "== pings between the containers (sleeve, encrypted)"
 for i in 1 2 3 4; do for j in 1 2 3 4; do
@@ -39,6 +43,16 @@ for i in 1 2 3 4; do for j in 1 2 3 4; do
     if tn_wait 10 tn_ping "c$i" "${addr[$j]}" 1; then r=ok; else r=FAILED; fi
     echo "  c$i (h$i) -> c$j (h$j) ${addr[$j]}: $r"
 done; done
+echo; echo "== names: each container resolves the others through its resolv.conf (getent, dig)"
+for i in 1 2 3 4; do
+    j=$((i % 4 + 1))
+    found() { [ "$(tn_cexec "c$i" getent hosts "c$j" | awk '{print $1}')" = "${addr[$j]}" ]; }
+    if tn_wait 5 found; then r=ok; else r=FAILED; fi
+    echo "  c$i: getent hosts c$j -> $(tn_cexec "c$i" getent hosts "c$j"): $r"
+done
+echo "  c1: dig +short -x ${addr[4]} -> $(tn_dig c1 -x "${addr[4]}")"
+echo "  c1: ping c4.weft.local: $(tn_cexec c1 ping -c 1 -W 2 c4.weft.local >/dev/null 2>&1 && echo ok || echo FAILED)"
+echo; echo "== weft status dns (h2)"; tn_weft 2 status dns
 echo; echo "== weft status connections (h1): no direct connection to h4, whose frames go through a relay"; tn_weft 1 status connections
 echo; echo "== weft status ipam (h1)"; tn_weft 1 status ipam
 echo; echo "demo finished; tearing down"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer target over the mesh and IPAM decoders for a fixed budget (default 60 s), with
+# Runs the libFuzzer target over the mesh, IPAM, sleeve and DNS decoders for a fixed budget (default 60 s), with
 # AddressSanitizer. Crashing inputs land in Fuzz/crashes/ (kept out of git).
 #   testnet/fuzz.sh [SECONDS]
 set -eu

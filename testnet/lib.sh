@@ -119,6 +119,12 @@ tn_teardown() {
     trap - EXIT INT TERM
     for i in $(seq 1 "$TN_HOSTS"); do tn_kill "$i" TERM; done
     for ns in "${TN_CONTAINERS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    # resolv.conf files attach wrote for containers whose router did not detach them.
+    for ns in /etc/netns/"${TN_PREFIX}"*; do
+        [ -d "$ns" ] || continue
+        grep -q '^# written by weft attach' "$ns/resolv.conf" 2>/dev/null && rm -f "$ns/resolv.conf"
+        rmdir "$ns" 2>/dev/null || true
+    done
     for ns in $(ip netns list | awk '{print $1}' | grep "^${TN_PREFIX}" || true); do
         ip netns del "$ns" 2>/dev/null || true
     done
@@ -264,3 +270,6 @@ tn_capture_shows() {
 
 # True when the capture FILE is not empty and shows no byte pattern of the payload.
 tn_capture_hides() { [ -s "$1" ] && ! tn_capture_shows "$1"; }
+
+# Ask the DNS from container NAME (through its resolv.conf): dig +short with ARGS.
+tn_dig() { local name=$1; shift; tn_cexec "$name" dig +short +time=2 +tries=1 "$@"; }

@@ -11,6 +11,7 @@
 #include <linux/if_link.h>
 #include <linux/if_bridge.h>
 #include <linux/neighbour.h>
+#include <linux/fib_rules.h>
 #include <linux/veth.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>

@@ -1,10 +1,12 @@
 import NIOCore
+import WeftDNS
 import WeftIPAM
 import WeftMesh
 import WeftSleeve
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
-/// key hello, features, messages, topology and IPAM payloads, sleeve datagrams). Used by the libFuzzer target in `Fuzz/`;
+/// key hello, features, messages, topology, IPAM and DNS gossip payloads, sleeve datagrams, DNS
+/// messages). Used by the libFuzzer target in `Fuzz/`;
 /// a decoder that traps on any input is a bug.
 public enum MeshDecoderFuzzing {
     public static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -18,6 +20,22 @@ public enum MeshDecoderFuzzing {
         decodeFrame(buffer)
         _ = try? ProtocolHeader(bytes: Array(bytes.prefix(ProtocolHeader.size)))
         decodeDatagram(UnsafeRawBufferPointer(bytes))
+        decodeDNS(UnsafeRawBufferPointer(bytes), buffer)
+    }
+
+    /// A DNS message (what decodes must re-encode to the same message, also when truncated)
+    /// and a `dns` gossip payload.
+    static func decodeDNS(_ bytes: UnsafeRawBufferPointer, _ buffer: ByteBuffer) {
+        if let m = try? DNSMessage(decoding: bytes) {
+            guard (try? DNSMessage(decoding: m.encoded())) == m else { fatalError("DNS round trip changed \(m)") }
+            guard let short = try? DNSMessage(decoding: m.encoded(limit: 512)), short.questions == m.questions else {
+                fatalError("truncating lost the question of \(m)")
+            }
+        }
+        if let entries = try? DNSGossip.decode(buffer) {
+            let again = DNSGossip.encode(entries).flatMap { (try? DNSGossip.decode($0)) ?? [] }
+            guard again == entries else { fatalError("DNS gossip round trip changed \(entries)") }
+        }
     }
 
     /// A sleeve datagram: header, frame list, fragment header and reassembly.

@@ -47,8 +47,9 @@ extension RouteSocket {
         return true
     }
 
-    /// Changes a link: up or down, MTU, bridge port of `master`.
-    public func setLink(_ name: String, up: Bool? = nil, mtu: Int? = nil, master: String? = nil) throws(NetlinkError) {
+    /// Changes a link: up or down, MTU, MAC address, bridge port of `master`.
+    public func setLink(_ name: String, up: Bool? = nil, mtu: Int? = nil, mac: [UInt8]? = nil,
+                        master: String? = nil) throws(NetlinkError) {
         guard let index = try linkIndex(named: name) else { throw NetlinkError(operation: "find link \(name)", errno: ENODEV) }
         let masterIndex: Int32?
         if let master {
@@ -64,6 +65,7 @@ extension RouteSocket {
                 ifm.pointee.ifi_flags = up ? UInt32(IFF_UP) : 0
             }
             if let mtu { mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu)) }
+            if let mac { mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), mac.count, mac) }
             if let masterIndex { mnl_attr_put_u32(nlh, UInt16(IFLA_MASTER), UInt32(bitPattern: masterIndex)) }
         }
         guard rc == 0 else { throw NetlinkError(operation: "configure link \(name)", errno: rc) }

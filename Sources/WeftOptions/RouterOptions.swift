@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WeftDNS
 public import WeftIPAM
 
 /// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
@@ -70,6 +71,9 @@ public struct RouterOptions: ParsableArguments, Sendable {
         guard connLimit >= 0 else { throw ValidationError("--conn-limit must not be negative") }
         guard (576...61440).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 61440") }
         guard dnsTtl >= 0 else { throw ValidationError("--dns-ttl must not be negative") }
+        guard let domain = DNSName(dnsDomain), domain != .root else {
+            throw ValidationError("--dns-domain '\(dnsDomain)' is not a domain name (like weft.local.)")
+        }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
             throw ValidationError("--log-level must be one of debug, info, warning, error")
         }

@@ -11,14 +11,20 @@ extension Router {
                 guard let netns = request.values("netns").first, !netns.isEmpty else {
                     throw APIFailure(.badRequest, "attach needs a network namespace (name, path or PID)")
                 }
+                if let name = request.values("name").first, dns != nil, fqdn(name) == nil {
+                    throw APIFailure(.badRequest, "'\(name)' is not a host name")
+                }
                 let c = try await host.attach(netns: netns, addresses: request.values("ip"), id: request.values("id").first,
                                               hostname: request.values("name").first)
+                registerName(of: c)
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.POST, ["detach"]):
                 guard let key = request.values("netns").first ?? request.values("id").first else {
                     throw APIFailure(.badRequest, "detach needs a network namespace or a container ID")
                 }
-                return .text(try host.detach(key).cidrs.joined(separator: "\n") + "\n")
+                let c = try host.detach(key)
+                dns?.remove(containerID: c.id)
+                return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.GET, ["ps"]):
                 return .text(host.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())
             case (.POST, ["expose"]):

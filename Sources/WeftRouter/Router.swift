@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 public import Prometheus
+import WeftDNS
 import WeftIPAM
 import WeftMesh
 import WeftSleeve
@@ -15,11 +16,13 @@ public final class Router: Sendable {
     public static let version = "0.1.0"
 
     public let configuration: RouterConfiguration
-    private let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
     let mesh: Mesh
     /// IPAM, unless `--ipalloc-range` is empty.
     let ipam: IPAMService?
+    /// The embedded DNS, unless `--no-dns`.
+    let dns: DNSService?
     /// The bridge, the capture pair and the attached containers.
     let host: HostNetwork
     /// The sleeve data path.
@@ -42,7 +45,17 @@ public final class Router: Sendable {
             mesh.onTopologyChange { [mesh] in Self.tell(ipam, about: mesh.status()) }
             Self.tell(ipam, about: mesh.status())
         }
-        host = try HostNetwork(mtu: configuration.options.mtu, stateDirectory: configuration.stateDirectory, ipam: ipam)
+        dns = try Self.makeDNS(configuration: configuration, mesh: mesh, loop: group.next(), logger: logger)
+        if let dns {
+            mesh.register(dns)
+            mesh.onTopologyChange { [mesh] in dns.updatePeers(reachable: Set(mesh.status().unicast.keys)) }
+        }
+        let name = configuration.mesh.identity.name.rawValue
+        var bridgeMAC = (0..<6).map { UInt8(truncatingIfNeeded: name >> (40 - 8 * UInt64($0))) }
+        bridgeMAC[0] = bridgeMAC[0] & 0xFE | 0x02
+        host = try HostNetwork(mtu: configuration.options.mtu, bridgeMAC: bridgeMAC,
+                               dnsDomain: dns?.responder.domain.description,
+                               stateDirectory: configuration.stateDirectory, ipam: ipam)
         try host.setUp()
         do {
             sleeve = try Sleeve(configuration: .init(me: configuration.mesh.identity.name, port: configuration.mesh.port,
@@ -84,10 +97,23 @@ public final class Router: Sendable {
             throw StateError("cannot listen on \(configuration.apiHost):\(configuration.apiPort): \(error)")
         }
         logger.info("API on \(configuration.apiHost):\(configuration.apiPort)")
+        var dnsServer: DNSServer? = nil
+        if let dns {
+            do { dnsServer = try await startDNS(dns, group: group) } catch {
+                try? await api.close()
+                await mesh.shutdown()
+                throw error
+            }
+            // A restart announces the names of the containers still attached.
+            for c in host.list() { registerName(of: c) }
+        }
         let ipamTask = ipam.map { ipam in Task { await ipam.run() } }
+        let dnsTask = dns.map { dns in Task { await dns.run() } }
         try? await stopPromise.futureResult.get()
         logger.info("stopping")
         ipamTask?.cancel()
+        dnsTask?.cancel()
+        await dnsServer?.stop()
         try? ipam?.persist()
         heartbeats.cancel()
         sleeve.stop()
@@ -106,6 +132,7 @@ public final class Router: Sendable {
     func handle(_ request: APIRequest) async -> APIResponse {
         if let response = await handleIPAM(request) { return response }
         if let response = await handleContainers(request) { return response }
+        if let response = await handleDNS(request) { return response }
         switch (request.method, request.path) {
         case (.GET, ["status"]):
             return .text(StatusText.summary(mesh.status(), version: Self.version))
@@ -115,8 +142,6 @@ public final class Router: Sendable {
             return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths()))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
-        case (.GET, ["status", "dns"]):
-            return .error("DNS is not part of this router yet", .notImplemented)
         case (.GET, ["report"]):
             return .json(report())
         case (.GET, ["metrics"]):
@@ -151,7 +176,7 @@ public final class Router: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
-                                                              pathMTUs: sleeve.pathMTUs(), version: Self.version))) ?? Data("{}".utf8)
+                                                              pathMTUs: sleeve.pathMTUs(), dns: dnsReport(), version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -169,6 +194,7 @@ public final class Router: Sendable {
             Gauge(label: "weft_ipam_allocated").record(ipam.allocated)
             Gauge(label: "weft_ipam_owned").record(ipam.owners.first { $0.name == s.identity.name }?.owned ?? 0)
         }
+        if let dns { Gauge(label: "weft_dns_entries").record(dns.entries.count) }
         var text = registry?.emitToString() ?? ""
         var typed = Set<String>()
         for (name, labels, value) in sleeve.counters.snapshot {

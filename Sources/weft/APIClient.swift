@@ -73,7 +73,7 @@ enum APIClient {
 
     static let notRunning = CLIError("the weft router is not running in this network namespace")
 
-    private static func encode(_ s: String) -> String {
+    static func encode(_ s: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~:[]")
         return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s

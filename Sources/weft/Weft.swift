@@ -10,7 +10,7 @@ struct Weft: ParsableCommand {
         abstract: "Weft: a decentralized mesh overlay network for containers.",
         subcommands: [
             Launch.self, Connect.self, Forget.self, Status.self, Report.self, Attach.self, Detach.self, Ps.self,
-            Expose.self, Hide.self, RmPeer.self, Prime.self, Stop.self,
+            Expose.self, Hide.self, DNSAdd.self, DNSRemove.self, DNSLookup.self, RmPeer.self, Prime.self, Stop.self,
             Reset.self, Version.self,
         ])
 

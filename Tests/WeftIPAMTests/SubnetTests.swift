@@ -1,5 +1,6 @@
 import Testing
 import WeftIPAM
+import WeftMesh
 
 @Suite struct SubnetTests {
     /// CIDRs parse only as networks, and print back the same.

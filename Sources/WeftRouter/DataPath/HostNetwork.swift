@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Synchronization
 import WeftIPAM
+import WeftMesh
 import WeftNetlink
 import WeftSleeve
 
@@ -21,15 +22,31 @@ final class HostNetwork: Sendable {
     /// (a container or the host with a larger MTU) still reaches the sleeve, which answers it
     /// with ICMP "fragmentation needed" instead of the veth dropping it silently (as Weave does).
     static let bridgeMTU = 65535
+    /// Where containers find the embedded DNS: 169.254.53.53 on the bridge. A link-local
+    /// address outside every overlay range, the same on every host; each container reaches its
+    /// own host's bridge through a /32 route and a permanent neighbour entry on `ethwe`, so no
+    /// ARP for it ever crosses the overlay (where every host's bridge would answer).
+    static let dnsAddress: UInt32 = 0xA9FE_3535
+    /// The routing table that takes the DNS answers back to local containers; only packets
+    /// from the DNS address use it, so the host is not on the overlay until `expose`.
+    static let dnsTable: UInt8 = 53
+    static let dnsRulePriority: UInt32 = 100
 
     let mtu: Int
+    /// The bridge's MAC: fixed (from the peer name) so containers' neighbour entries for the
+    /// DNS address stay right when ports come and go.
+    let bridgeMAC: [UInt8]
+    /// The DNS search domain written into containers' resolv.conf; nil when DNS is off.
+    let dnsDomain: String?
     private let links: Mutex<RouteSocket>
     private let containers: Mutex<[String: AttachedContainer]>
     private let stateDirectory: StateDirectory
     private let ipam: IPAMService?
 
-    init(mtu: Int, stateDirectory: StateDirectory, ipam: IPAMService?) throws {
+    init(mtu: Int, bridgeMAC: [UInt8], dnsDomain: String?, stateDirectory: StateDirectory, ipam: IPAMService?) throws {
         self.mtu = mtu
+        self.bridgeMAC = bridgeMAC
+        self.dnsDomain = dnsDomain
         self.stateDirectory = stateDirectory
         self.ipam = ipam
         do { links = Mutex(try RouteSocket()) } catch { throw StateError("cannot open rtnetlink: \(error)") }
@@ -51,7 +68,11 @@ final class HostNetwork: Sendable {
                 try h.createVeth(Self.bridgePort, peer: Self.capturePort, mtu: Self.bridgeMTU)
                 try h.setLink(Self.bridgePort, up: true, mtu: Self.bridgeMTU, master: Self.bridge)
                 try h.setLink(Self.capturePort, up: true, mtu: Self.bridgeMTU)
-                try h.setLink(Self.bridge, up: true)
+                try h.setLink(Self.bridge, up: true, mac: bridgeMAC)
+                if dnsDomain != nil {
+                    try h.addAddress(Self.dnsAddress, prefix: 32, to: Self.bridge)
+                    try h.addSourceRule(Self.dnsAddress, table: Self.dnsTable, priority: Self.dnsRulePriority)
+                }
                 // The host's own packets (expose) would reach pcap unfinished and oversized.
                 try? h.disableTxChecksum(Self.bridge)
                 // As Weave does: no IPv6 on the bridge and its pair, so the host does not chatter
@@ -68,9 +89,13 @@ final class HostNetwork: Sendable {
     /// Removes the bridge, the capture pair and every attached container's link (reset).
     func tearDown() {
         links.withLock { h in
-            for c in containers.withLock({ Array($0.values) }) { _ = try? h.deleteLink(c.hostLink) }
+            for c in containers.withLock({ Array($0.values) }) {
+                _ = try? h.deleteLink(c.hostLink)
+                Self.removeResolvConf(of: c)
+            }
             _ = try? h.deleteLink(Self.bridgePort)
             _ = try? h.deleteLink(Self.bridge)
+            _ = try? h.removeSourceRule(Self.dnsAddress, table: Self.dnsTable, priority: Self.dnsRulePriority)
         }
         containers.withLock { $0.removeAll() }
         stateDirectory.remove(Self.stateFile)
@@ -100,6 +125,17 @@ final class HostNetwork: Sendable {
             try inside.setLink(Self.containerInterface, up: true)
             try inside.setLink("lo", up: true)
             try inside.disableTxChecksum(Self.containerInterface)
+            if let dnsDomain {
+                try inside.addRoute(Self.dnsAddress, prefix: 32, link: Self.containerInterface)
+                try inside.addNeighbour(Self.dnsAddress, mac: bridgeMAC, link: Self.containerInterface)
+                try links.withLock { h in
+                    for c in cidrs {
+                        try h.addRoute(c.address, prefix: 32, link: Self.bridge, table: Self.dnsTable)
+                        try h.addNeighbour(c.address, mac: mac, link: Self.bridge)
+                    }
+                }
+                if namespace.isNamed { try Self.writeResolvConf(netns: spec, domain: dnsDomain) }
+            }
         } catch {
             _ = links.withLock { try? $0.deleteLink(container.hostLink) }
             if let ipam { _ = try? ipam.free(id: id, address: nil) }
@@ -115,7 +151,14 @@ final class HostNetwork: Sendable {
         guard let container = containers.withLock({ c in
             (c[key] ?? c.values.first { $0.netns == key }).map { c.removeValue(forKey: $0.id)! }
         }) else { throw APIFailure(.notFound, "no attached container \(key)") }
-        _ = links.withLock { try? $0.deleteLink(container.hostLink) }
+        links.withLock { h in
+            _ = try? h.deleteLink(container.hostLink)
+            for c in container.cidrs.compactMap(Allocation.init(cidr:)) {
+                _ = try? h.removeRoute(c.address, prefix: 32, link: Self.bridge, table: Self.dnsTable)
+                _ = try? h.removeNeighbour(c.address, link: Self.bridge)
+            }
+        }
+        Self.removeResolvConf(of: container)
         if let ipam { _ = try? ipam.free(id: container.id, address: nil) }
         persist()
         return container
@@ -177,6 +220,35 @@ final class HostNetwork: Sendable {
             throw APIFailure(error)
         }
         return result
+    }
+
+    // MARK: resolv.conf
+
+    /// The first line of the resolv.conf files attach writes: only those are replaced or removed.
+    static let resolvConfMarker = "# written by weft attach"
+
+    static func resolvConfPath(netns: String) -> URL {
+        URL(fileURLWithPath: "/etc/netns/\(netns)/resolv.conf")
+    }
+
+    /// Writes /etc/netns/NAME/resolv.conf (what `ip netns exec NAME` shows as /etc/resolv.conf)
+    /// pointing at the DNS address, unless the user put a file of their own there.
+    static func writeResolvConf(netns: String, domain: String) throws {
+        let url = resolvConfPath(netns: netns)
+        if let existing = try? String(contentsOf: url, encoding: .utf8), !existing.hasPrefix(resolvConfMarker) { return }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let search = domain.hasSuffix(".") ? String(domain.dropLast()) : domain
+        let text = "\(resolvConfMarker): names in \(search) resolve through this host's router\n"
+            + "nameserver \(IPv4.format(dnsAddress))\nsearch \(search)\n"
+        try Data(text.utf8).write(to: url, options: .atomic)
+    }
+
+    static func removeResolvConf(of container: AttachedContainer) {
+        let url = resolvConfPath(netns: container.netns)
+        guard let text = try? String(contentsOf: url, encoding: .utf8), text.hasPrefix(resolvConfMarker) else { return }
+        try? FileManager.default.removeItem(at: url)
+        // The directory goes too when nothing else is in it (rmdir refuses otherwise).
+        _ = rmdir(url.deletingLastPathComponent().path)
     }
 
     private func persist() {

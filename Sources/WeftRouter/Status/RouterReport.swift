@@ -99,6 +99,23 @@ struct RouterReport: Encodable {
         }
     }
 
+    /// The `dns` key: where the server answers, and every live record.
+    struct DNS: Encodable {
+        struct Entry: Encodable {
+            var hostname: String
+            var address: String
+            var origin: String
+            var containerID: String
+            var version: UInt64
+        }
+
+        var domain: String
+        var address: String
+        var ttl: UInt32
+        var upstream: [String]
+        var entries: [Entry]
+    }
+
     var version: String
     var router: Router
     var peers: [Peer]
@@ -107,9 +124,13 @@ struct RouterReport: Encodable {
     var routes: Routes
     /// Absent when IPAM is off.
     var ipam: IPAM?
+    /// Absent when DNS is off.
+    var dns: DNS?
 
-    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], version: String) {
+    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], dns: DNS?,
+         version: String) {
         self.version = version
+        self.dns = dns
         self.ipam = ipam.map(IPAM.init)
         router = Router(
             name: "\(s.identity.name)", nickname: s.identity.nickname, uid: String(s.identity.uid),

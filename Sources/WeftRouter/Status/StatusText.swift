@@ -1,4 +1,5 @@
 import Foundation
+import WeftDNS
 import WeftIPAM
 import WeftMesh
 
@@ -66,6 +67,16 @@ enum StatusText {
                          + "(\(o.free) available)" + (o.reachable ? "" : " - unreachable!"))
         }
         for (peer, reason) in s.conflicts { lines.append("Conflict with \(peer): \(reason)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `weft status dns`: one line per record, like Weave's.
+    static func dns(_ entries: [DNSEntry], domain: String) -> String {
+        var lines = ["Domain: \(domain)  Address: \(IPv4.format(HostNetwork.dnsAddress)):53  Entries: \(entries.count)"]
+        for e in entries {
+            lines.append("\(column(e.hostname.description, 30)) \(column(IPv4.format(e.address), 15)) "
+                         + "\(column(e.containerID, 20)) \(e.origin)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

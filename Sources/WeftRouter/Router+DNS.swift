@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import WeftDNS
+import WeftIPAM
+import WeftMesh
+
+/// The DNS side of the router: the service and its server, the names of attached containers,
+/// and the `/name/...` and `/status/dns` calls.
+extension Router {
+    static let dnsStateFile = "dns.json"
+    /// How long the records of an unreachable peer are kept (it may come back).
+    static let dnsGrace: Double = 600
+
+    static func makeDNS(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
+                        logger: Logger) throws -> DNSService? {
+        let options = configuration.options
+        guard !options.noDns else { return nil }
+        guard let domain = DNSName(options.dnsDomain)?.lowercased else {
+            throw StateError("--dns-domain '\(options.dnsDomain)' is not a domain name")
+        }
+        let overlay = options.ipamRange.map { (start: $0.start, size: $0.size) }
+        let responder = DNSResponder(domain: domain, ttl: UInt32(clamping: options.dnsTtl), overlay: overlay)
+        let state = configuration.stateDirectory
+        do {
+            return try DNSService(
+                me: configuration.mesh.identity.name, responder: responder, grace: dnsGrace,
+                saved: state.read(dnsStateFile),
+                transport: { messages in
+                    loop.execute { for m in messages { mesh.gossip(channel: "dns", payload: m) } }
+                },
+                save: { data in try state.write(dnsStateFile, data) }, logger: logger)
+        } catch {
+            throw StateError("\(error) (\(state.url(dnsStateFile).path)); fix or delete it")
+        }
+    }
+
+    /// Starts the server on the DNS address, forwarding to the resolvers of `--resolv-conf`.
+    func startDNS(_ dns: DNSService, group: any EventLoopGroup) async throws -> DNSServer {
+        let path = configuration.options.resolvConf
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let own = IPv4.format(HostNetwork.dnsAddress)
+        let servers = UpstreamResolver.servers(resolvConf: text).filter { $0.ipAddress != own }
+        if servers.isEmpty { logger.warning("DNS: no upstream resolvers in \(path); names outside the domain fail") }
+        let upstream = try await UpstreamResolver.start(servers: servers, group: group)
+        do {
+            let server = try await DNSServer.start(host: own, port: 53, group: group, upstream: upstream, logger: logger) {
+                dns.answer($0)
+            }
+            logger.info("DNS for \(dns.responder.domain) on \(own):53, upstream \(servers.compactMap(\.ipAddress))")
+            return server
+        } catch {
+            await upstream.close()
+            throw StateError("cannot serve DNS on \(own):53: \(error)")
+        }
+    }
+
+    /// The FQDN of a name as a user gives it: a bare name gets the domain appended; a name
+    /// with a trailing dot, or already in the domain, stays.
+    func fqdn(_ text: String) -> DNSName? {
+        guard let dns, let name = DNSName(text), name != .root else { return nil }
+        if text.hasSuffix(".") || name.isSubdomain(of: dns.responder.domain) { return name }
+        return name.appending(dns.responder.domain)
+    }
+
+    /// Registers the hostname of an attached container for each of its addresses.
+    func registerName(of container: AttachedContainer) {
+        guard let dns, let hostname = container.hostname, let name = fqdn(hostname) else { return }
+        for a in container.cidrs.compactMap(Allocation.init(cidr:)) {
+            dns.add(hostname: name, address: a.address, containerID: container.id)
+        }
+    }
+
+    /// The report's `dns` key.
+    func dnsReport() -> RouterReport.DNS? {
+        guard let dns else { return nil }
+        let text = (try? String(contentsOfFile: configuration.options.resolvConf, encoding: .utf8)) ?? ""
+        return RouterReport.DNS(
+            domain: dns.responder.domain.description, address: IPv4.format(HostNetwork.dnsAddress), ttl: dns.responder.ttl,
+            upstream: UpstreamResolver.servers(resolvConf: text).compactMap(\.ipAddress),
+            entries: dns.entries.map {
+                .init(hostname: $0.hostname.description, address: IPv4.format($0.address), origin: "\($0.origin)",
+                      containerID: $0.containerID, version: $0.version)
+            })
+    }
+
+    /// Answers the DNS calls; nil for any other call.
+    func handleDNS(_ request: APIRequest) async -> APIResponse? {
+        let path = request.path
+        guard path.first == "name" || path == ["status", "dns"] else { return nil }
+        guard let dns else { return .error("DNS is off (--no-dns)", .notFound) }
+        if path == ["status", "dns"] {
+            return .text(StatusText.dns(dns.entries, domain: dns.responder.domain.description))
+        }
+        switch (request.method, path.count) {
+        case (.GET, 2):
+            guard let name = fqdn(path[1]) else { return .error("'\(path[1])' is not a domain name") }
+            let found = dns.addresses(of: name)
+            guard !found.isEmpty else { return .error("\(name) has no address", .notFound) }
+            return .text(found.map { IPv4.format($0) + "\n" }.joined())
+        case (.PUT, 3):
+            guard let address = IPv4.parse(path[2]) else { return .error("'\(path[2])' is not an IPv4 address") }
+            let given = request.values("fqdn").first ?? ""
+            let text = given.isEmpty ? (host.list().first { $0.id == path[1] }?.hostname ?? "") : given
+            guard !text.isEmpty else { return .error("give the name (-h FQDN): \(path[1]) is not a container with a name") }
+            guard let name = fqdn(text) else { return .error("'\(text)' is not a domain name") }
+            dns.add(hostname: name, address: address, containerID: path[1])
+            return .text("")
+        case (.DELETE, 2), (.DELETE, 3):
+            var address: UInt32? = nil
+            if path.count == 3, path[2] != "*" {
+                guard let a = IPv4.parse(path[2]) else { return .error("'\(path[2])' is not an IPv4 address") }
+                address = a
+            }
+            var name: DNSName? = nil
+            if let text = request.values("fqdn").first, !text.isEmpty {
+                guard let n = fqdn(text) else { return .error("'\(text)' is not a domain name") }
+                name = n
+            }
+            let removed = dns.remove(containerID: path[1], address: address, hostname: name)
+            guard removed > 0 else { return .error("no name of \(path[1]) matches", .notFound) }
+            return .text("")
+        default:
+            return .error("no such call: \(request.method) /\(path.joined(separator: "/"))", .notFound)
+        }
+    }
+}
