@@ -49,6 +49,8 @@ tn_add_host() {
     ip -n "${TN_PREFIX}ul" link set "h$i" master br0 up
     ip -n "$ns" addr add "$(tn_ip "$i")/24" dev eth0
     ip -n "$ns" link set eth0 up
+    # GRO on the underlay "NIC", as physical NICs have it by default (veths start without).
+    ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null 2>&1 || true
     mkdir -p "$(tn_state "$i")"
     [ "$i" -gt "$TN_HOSTS" ] && TN_HOSTS=$i
     return 0

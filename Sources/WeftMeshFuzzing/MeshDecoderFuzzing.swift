@@ -5,8 +5,8 @@ import WeftMesh
 import WeftSleeve
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
-/// key hello, features, messages, topology, IPAM and DNS gossip payloads, sleeve datagrams, DNS
-/// messages). Used by the libFuzzer target in `Fuzz/`;
+/// key hello, features, messages, topology, IPAM, DNS and MAC gossip payloads, sleeve datagrams,
+/// fast path probes, DNS messages). Used by the libFuzzer target in `Fuzz/`;
 /// a decoder that traps on any input is a bug.
 public enum MeshDecoderFuzzing {
     public static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -21,6 +21,10 @@ public enum MeshDecoderFuzzing {
         _ = try? ProtocolHeader(bytes: Array(bytes.prefix(ProtocolHeader.size)))
         decodeDatagram(UnsafeRawBufferPointer(bytes))
         decodeDNS(UnsafeRawBufferPointer(bytes), buffer)
+        if let directory = try? MACDirectory.decode(buffer) {
+            guard (try? MACDirectory.decode(MACDirectory.encode(directory))) == directory else { fatalError("MAC directory round trip") }
+        }
+        _ = FastpathProbe(frame: UnsafeRawBufferPointer(bytes))
     }
 
     /// A DNS message (what decodes must re-encode to the same message, also when truncated)

@@ -134,3 +134,43 @@ extension RouteSocket {
         return ifm
     }
 }
+
+/// The VXLAN device of the fast path.
+extension RouteSocket {
+    /// Creates a VXLAN device: network identifier `vni`, UDP `port`, no learning (the router
+    /// programs its forwarding table). Returns false when a link of that name already exists.
+    @discardableResult
+    public func createVXLAN(_ name: String, vni: UInt32, port: UInt16, mtu: Int) throws(NetlinkError) -> Bool {
+        let rc = execute(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL) { nlh in
+            Self.putLinkHeader(nlh, index: 0)
+            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
+            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu))
+            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
+            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "vxlan")
+            let data = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_DATA))
+            mnl_attr_put_u32(nlh, UInt16(IFLA_VXLAN_ID), vni)
+            mnl_attr_put_u16(nlh, UInt16(IFLA_VXLAN_PORT), port.bigEndian)
+            mnl_attr_put_u8(nlh, UInt16(IFLA_VXLAN_LEARNING), 0)
+            mnl_attr_nest_end(nlh, data)
+            mnl_attr_nest_end(nlh, info)
+        }
+        if rc == EEXIST { return false }
+        guard rc == 0 else { throw NetlinkError(operation: "create VXLAN device \(name)", errno: rc) }
+        return true
+    }
+
+    /// Turns MAC learning of a bridge port on or off (`bridge link set dev NAME learning off`).
+    public func setBridgePort(_ name: String, learning: Bool) throws(NetlinkError) {
+        guard let index = try linkIndex(named: name) else { throw NetlinkError(operation: "find link \(name)", errno: ENODEV) }
+        let rc = execute(RTM_NEWLINK, flags: 0) { nlh in
+            Self.putLinkHeader(nlh, index: index)
+            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
+            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_SLAVE_KIND), "bridge")
+            let data = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_SLAVE_DATA))
+            mnl_attr_put_u8(nlh, UInt16(IFLA_BRPORT_LEARNING), learning ? 1 : 0)
+            mnl_attr_nest_end(nlh, data)
+            mnl_attr_nest_end(nlh, info)
+        }
+        guard rc == 0 else { throw NetlinkError(operation: "set learning on bridge port \(name)", errno: rc) }
+    }
+}

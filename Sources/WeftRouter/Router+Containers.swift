@@ -17,6 +17,7 @@ extension Router {
                 let c = try await host.attach(netns: netns, addresses: request.values("ip"), id: request.values("id").first,
                                               hostname: request.values("name").first)
                 registerName(of: c)
+                announceMACs()
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.POST, ["detach"]):
                 guard let key = request.values("netns").first ?? request.values("id").first else {
@@ -24,6 +25,7 @@ extension Router {
                 }
                 let c = try host.detach(key)
                 dns?.remove(containerID: c.id)
+                announceMACs()
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.GET, ["ps"]):
                 return .text(host.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())

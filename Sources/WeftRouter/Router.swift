@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 public import Prometheus
+import Synchronization
 import WeftDNS
 import WeftIPAM
 import WeftMesh
@@ -27,6 +28,12 @@ public final class Router: Sendable {
     let host: HostNetwork
     /// The sleeve data path.
     let sleeve: Sleeve
+    /// The fast path's probing, unless `--no-fastdp` or a password.
+    let fastpath: Fastpath?
+    /// Which MACs are behind which peer (the `macs` channel).
+    let macDirectory: MACDirectoryChannel
+    /// The underlay address of each neighbour the fast path probes.
+    let underlay = Mutex<[PeerName: UInt32]>([:])
     private let stopPromise: EventLoopPromise<Void>
     private let registry: PrometheusCollectorRegistry?
 
@@ -50,10 +57,7 @@ public final class Router: Sendable {
             mesh.register(dns)
             mesh.onTopologyChange { [mesh] in dns.updatePeers(reachable: Set(mesh.status().unicast.keys)) }
         }
-        let name = configuration.mesh.identity.name.rawValue
-        var bridgeMAC = (0..<6).map { UInt8(truncatingIfNeeded: name >> (40 - 8 * UInt64($0))) }
-        bridgeMAC[0] = bridgeMAC[0] & 0xFE | 0x02
-        host = try HostNetwork(mtu: configuration.options.mtu, bridgeMAC: bridgeMAC,
+        host = try HostNetwork(mtu: configuration.options.mtu, bridgeMAC: MAC.bridge(of: configuration.mesh.identity.name).bytes,
                                dnsDomain: dns?.responder.domain.description,
                                stateDirectory: configuration.stateDirectory, ipam: ipam)
         try host.setUp()
@@ -64,6 +68,17 @@ public final class Router: Sendable {
                                                      trusted: (configuration.options.trusted ?? []).map { ($0.start, UInt64($0.start) + $0.size) }),
                                 logger: logger)
         } catch { throw StateError("\(error)") }
+        macDirectory = Self.makeMACDirectory(configuration: configuration, mesh: mesh, loop: group.next())
+        mesh.register(macDirectory)
+        if Self.fastpathWanted(configuration) {
+            try host.setUpFastpath()
+            do { fastpath = try Fastpath(me: configuration.mesh.identity.name, mtu: configuration.options.mtu, logger: logger) } catch {
+                throw StateError("\(error)")
+            }
+        } else {
+            host.removeFastpath()
+            fastpath = nil
+        }
         mesh.onTopologyChange { [mesh, sleeve, port = configuration.mesh.port] in Self.tell(sleeve, about: mesh, port: port) }
     }
 
@@ -85,7 +100,12 @@ public final class Router: Sendable {
         }
         ipam?.start()
         sleeve.start()
-        let heartbeats = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [sleeve] _ in sleeve.tick() }
+        fastpath?.start()
+        announceMACs()
+        let heartbeats = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [self] _ in
+            sleeve.tick()
+            fastpathTick()
+        }
         try await mesh.start(initialPeers: configuration.initialPeers)
         let api: any Channel
         do {
@@ -117,6 +137,7 @@ public final class Router: Sendable {
         try? ipam?.persist()
         heartbeats.cancel()
         sleeve.stop()
+        fastpath?.stop()
         try? await api.close()
         await mesh.shutdown()
         try? await group.shutdownGracefully()
@@ -139,7 +160,7 @@ public final class Router: Sendable {
         case (.GET, ["status", "peers"]):
             return .text(StatusText.peers(mesh.status()))
         case (.GET, ["status", "connections"]):
-            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths()))
+            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths(), fastdp: fastpath?.up ?? []))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
         case (.GET, ["report"]):
@@ -176,7 +197,8 @@ public final class Router: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
-                                                              pathMTUs: sleeve.pathMTUs(), dns: dnsReport(), version: Self.version))) ?? Data("{}".utf8)
+                                                              pathMTUs: sleeve.pathMTUs(), fastdp: fastpath?.up ?? [], dns: dnsReport(),
+                                                              version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -195,6 +217,7 @@ public final class Router: Sendable {
             Gauge(label: "weft_ipam_owned").record(ipam.owners.first { $0.name == s.identity.name }?.owned ?? 0)
         }
         if let dns { Gauge(label: "weft_dns_entries").record(dns.entries.count) }
+        Gauge(label: "weft_fastdp_peers").record(fastpath?.up.count ?? 0)
         var text = registry?.emitToString() ?? ""
         var typed = Set<String>()
         for (name, labels, value) in sleeve.counters.snapshot {

@@ -36,13 +36,14 @@ public struct RouterConfiguration: Sendable {
         mesh.port = options.port
         mesh.connLimit = options.connLimit
         mesh.discovery = !options.noDiscovery
-        mesh.capabilities = options.noFastdp ? ["sleeve"] : ["sleeve", "fastdp"]
         let password = try options.resolvedPassword(environment: environment) { path in
             do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw StateError("cannot read password file \(path)")
             }
         }
         if let password { mesh.password = try PasswordKey(password: password) }
+        // With a password the fast path stays off (the kernel's VXLAN does not encrypt).
+        mesh.capabilities = options.noFastdp || password != nil ? ["sleeve"] : ["sleeve", "fastdp"]
         self.mesh = mesh
         initialPeers = options.peers
     }

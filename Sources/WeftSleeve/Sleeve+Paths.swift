@@ -254,6 +254,9 @@ extension Sleeve {
         // Room for GRO-coalesced runs (up to 64 KiB) when the socket coalesces.
         let batch = DatagramBatch(capacity: coalescing ? 32 : 64, slotSize: coalescing ? 65536 : 2048)
         let assembler = DatagramAssembler(sleeve: self)
+        // Frames for local containers, injected together once the batch is handled (they
+        // point into its slots, which the next receive overwrites).
+        let frames = FrameBatch(capacity: 512)
         var reassembly = Reassembly()
         defer { reassembly.deallocate() }
         while !isStopped {
@@ -267,17 +270,18 @@ extension Sleeve {
                 var start = 0
                 while start < message.count {
                     let end = min(start + segment, message.count)
-                    handle(UnsafeMutableRawBufferPointer(rebasing: message[start..<end]), assembler, &reassembly, now: now)
+                    handle(UnsafeMutableRawBufferPointer(rebasing: message[start..<end]), assembler, frames, &reassembly, now: now)
                     start = end
                 }
             }
+            inject(frames)
             assembler.flush()
         }
     }
 
     /// One received datagram.
     @inline(__always)
-    private func handle(_ datagram: UnsafeMutableRawBufferPointer, _ assembler: DatagramAssembler,
+    private func handle(_ datagram: UnsafeMutableRawBufferPointer, _ assembler: DatagramAssembler, _ frames: FrameBatch,
                         _ reassembly: inout Reassembly, now: UInt64) {
         guard let (header, body) = open(datagram, now: now), !header.flags.contains(.heartbeat) else { return }
         let broadcast = header.flags.contains(.broadcast)
@@ -304,24 +308,32 @@ extension Sleeve {
             switch reassembly.add(fragment, data: data, source: header.source.rawValue, now: now) {
             case .pending: return
             case .malformed: counters.drop(.malformed)
-            case let .complete(frame): deliver(CollectionOfOne(frame), header, assembler, now: now)
+            case let .complete(frame):
+                // The reassembly buffer may serve the next fragment: inject it now.
+                deliver(CollectionOfOne(frame), header, assembler, nil, now: now)
             }
         } else {
             guard !FrameList(body).isMalformed else { return counters.drop(.malformed) }
-            deliver(FrameList(body), header, assembler, now: now)
+            deliver(FrameList(body), header, assembler, frames, now: now)
         }
     }
 
-    /// Frames that reached their destination: learn where their senders are, inject them, and
-    /// for a broadcast pass them on to this router's children in the source's tree.
+    /// Frames that reached their destination: learn where their senders are, inject them (into
+    /// `batch` when given, else at once), and for a broadcast pass them on to this router's
+    /// children in the source's tree.
     private func deliver<Frames: Sequence>(_ frames: Frames, _ header: SleeveHeader, _ assembler: DatagramAssembler,
-                                           now: UInt64) where Frames.Element == UnsafeRawBufferPointer {
+                                           _ batch: FrameBatch?, now: UInt64) where Frames.Element == UnsafeRawBufferPointer {
         let children: [PeerName] = state.withLock { s in
             for frame in frames where frame.count >= 14 { s.table.learn(MAC(frame, at: 6), at: .peer(header.source), now: now) }
             return header.flags.contains(.broadcast) ? s.broadcastChildren(of: header.source) : []
         }
         for frame in frames where frame.count >= 14 {
-            _ = inject(frame)
+            if let batch {
+                if batch.isFull { inject(batch) }
+                batch.add(frame)
+            } else {
+                _ = inject(frame)
+            }
             counters.framesReceived.add(1, ordering: .relaxed)
         }
         for child in children {

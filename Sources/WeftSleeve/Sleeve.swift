@@ -136,6 +136,7 @@ public final class Sleeve: Sendable {
         coalescing = socket.enableReceiveCoalescing()
         capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
         injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64)
+        injector.bypassQueueing()
         state = Mutex(State())
     }
 
@@ -277,6 +278,12 @@ public final class Sleeve: Sendable {
 
     @inline(__always)
     func inject(_ frame: UnsafeRawBufferPointer) -> Bool { injector.inject(frame) }
+
+    /// Injects the gathered frames with one call and empties the batch.
+    func inject(_ batch: FrameBatch) {
+        _ = injector.inject(batch)
+        batch.removeAll()
+    }
 
     func receive(into batch: DatagramBatch) -> Int { socket.receive(into: batch) }
 

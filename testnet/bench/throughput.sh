@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Benchmark: TCP throughput (iperf3, one stream, DURATION s) between two hosts of the testnet,
-# for the raw underlay, a hand-made kernel VXLAN link, Weft's sleeve (between attached
-# containers) without and with a password, at the default MTU (1376) and at --mtu 61440 (a
+# for the raw underlay, a hand-made kernel VXLAN link, Weft's fast path (kernel VXLAN
+# programmed by the router) and sleeve (between attached containers; the sleeve with
+# --no-fastdp) without and with a password, at the default MTU (1376) and at --mtu 61440 (a
 # jumbo overlay carried in fragments), and the userspace overlays of Debian's packages: fastd,
 # nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
-# RUNS rounds; the table gives each median in Gbit/s and as a ratio to the raw underlay, with
-# the CPU the overlay's daemons used (cores, summed over both hosts) and their resident memory.
+# RUNS rounds; the table gives each median in Gbit/s and as a ratio to the raw underlay and to
+# the hand-made VXLAN, with the CPU the overlay's daemons used (cores, summed over both hosts)
+# and their resident memory.
 #   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
-#   (defaults: 3 runs of 5 s; configs: raw vxlan sleeve sleeve-password sleeve-jumbo
+#   (defaults: 3 runs of 5 s; configs: raw vxlan fastdp sleeve sleeve-password sleeve-jumbo
 #    sleeve-jumbo-password fastd nebula wireguard-go tinc)
 set -u
 cd "$(dirname "$0")/../.."
 runs=${1:-3}; duration=${2:-5}; shift 2 2>/dev/null || shift $#
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan sleeve sleeve-password sleeve-jumbo sleeve-jumbo-password fastd nebula wireguard-go tinc)
+[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan fastdp sleeve sleeve-password sleeve-jumbo sleeve-jumbo-password fastd nebula wireguard-go tinc)
 testnet/install-deps.sh
 missing=()
 for p in fastd nebula wireguard-go wireguard-tools tinc; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -85,6 +87,10 @@ run_sleeve() {  # $1: extra launch flags
         tn_weft $i attach --ip "10.211.0.$i/24" "$c" >/dev/null
     done
     tn_wait 15 tn_ping bench1 10.211.0.2 1 >/dev/null
+    if [[ " $* " != *" --no-fastdp "* && " $* " != *" --password "* ]]; then
+        fastdp() { tn_weft 1 report | jq -e '[.connections[] | select(.datapath == "fastdp")] | length == 1'; }
+        tn_wait 15 fastdp >/dev/null || echo "fastdp did not come up" >&2
+    fi
     measure "tn_cexec bench1" "tn_cexec bench2" 10.211.0.2
     for i in 1 2; do tn_weft $i reset >/dev/null 2>&1; done
     PIDS=()
@@ -197,9 +203,10 @@ for r in $(seq 1 "$runs"); do
         case $c in
             raw) line=$(run_raw) ;;
             vxlan) line=$(run_vxlan) ;;
-            sleeve) line=$(run_sleeve) ;;
+            fastdp) line=$(run_sleeve) ;;
+            sleeve) line=$(run_sleeve --no-fastdp) ;;
             sleeve-password) line=$(run_sleeve --password bench-secret) ;;
-            sleeve-jumbo) line=$(run_sleeve --mtu 61440) ;;
+            sleeve-jumbo) line=$(run_sleeve --no-fastdp --mtu 61440) ;;
             sleeve-jumbo-password) line=$(run_sleeve --mtu 61440 --password bench-secret) ;;
             fastd) line=$(run_fastd) ;;
             nebula) line=$(run_nebula) ;;
@@ -215,13 +222,15 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { printf '%s' "${results[$1]}" | awk -v k="$2" 'NF {print $k}' | median; }
 raw=$(col raw 1 2>/dev/null)
-echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | daemon CPU (cores) | daemon RSS (MiB) |"
-echo "|---|---|---|---|---|---|"
+vxlan=$(col vxlan 1 2>/dev/null)
+echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | ratio to hand-made VXLAN | daemon CPU (cores) | daemon RSS (MiB) |"
+echo "|---|---|---|---|---|---|---|"
 for c in "${configs[@]}"; do
     all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')
     g=$(col "$c" 1)
     ratio=$( [ -n "$raw" ] && echo "$g / $raw" | bc -l | xargs printf '%.3f' || echo "-")
+    ratio_vxlan=$( [ -n "$vxlan" ] && echo "$g / $vxlan" | bc -l | xargs printf '%.3f' || echo "-")
     cpu=$(col "$c" 2); rss=$(col "$c" 3)
     case $c in raw|vxlan) cpu="-"; rss="-";; esac
-    echo "| $c | ${all% } | $g | $ratio | $cpu | $rss |"
+    echo "| $c | ${all% } | $g | $ratio | $ratio_vxlan | $cpu | $rss |"
 done

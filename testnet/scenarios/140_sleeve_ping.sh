@@ -4,7 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 tn_setup 3
 for mode in plain encrypted; do
-    args=(--ipalloc-init consensus=3)
+    args=(--ipalloc-init consensus=3 --no-fastdp)  # the sleeve under test, not the fast path
     [ $mode = encrypted ] && args+=(--password sleeve-secret)
     tn_launch_mesh 3 "${args[@]}"
     declare -A addr=()

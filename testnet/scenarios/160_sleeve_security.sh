@@ -8,7 +8,7 @@ source "$(dirname "$0")/../lib.sh"
 export TN_NO_IPV6=1  # frames are counted: keep the containers quiet
 tn_setup 2
 for mode in plain sealed; do
-    args=(--ipalloc-init consensus=2)
+    args=(--ipalloc-init consensus=2 --no-fastdp)  # the sleeve under test, not the fast path
     # The sealed round also runs a jumbo overlay (carried in fragments).
     [ $mode = sealed ] && args+=(--password secure-secret --mtu 8192)
     tn_launch_mesh 2 "${args[@]}"

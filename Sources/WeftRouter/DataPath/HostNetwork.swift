@@ -38,7 +38,9 @@ final class HostNetwork: Sendable {
     let bridgeMAC: [UInt8]
     /// The DNS search domain written into containers' resolv.conf; nil when DNS is off.
     let dnsDomain: String?
-    private let links: Mutex<RouteSocket>
+    let links: Mutex<RouteSocket>
+    /// The fast path's forwarding entries as programmed (see HostNetwork+Fastpath).
+    let tunnel = Mutex(TunnelEntries())
     private let containers: Mutex<[String: AttachedContainer]>
     private let stateDirectory: StateDirectory
     private let ipam: IPAMService?
@@ -73,8 +75,11 @@ final class HostNetwork: Sendable {
                     try h.addAddress(Self.dnsAddress, prefix: 32, to: Self.bridge)
                     try h.addSourceRule(Self.dnsAddress, table: Self.dnsTable, priority: Self.dnsRulePriority)
                 }
-                // The host's own packets (expose) would reach pcap unfinished and oversized.
-                try? h.disableTxChecksum(Self.bridge)
+                // Frames reach pcap finished and MTU-sized: the port towards the capture has no
+                // checksum or segmentation offload, so the kernel completes checksums and
+                // segments TCP super-frames (from containers and the host, which keep their
+                // offloads for the fast path) on their way to it, and only there.
+                try h.disableTxChecksum(Self.bridgePort)
                 // As Weave does: no IPv6 on the bridge and its pair, so the host does not chatter
                 // (router solicitations, MLD) into the overlay.
                 for link in [Self.bridge, Self.bridgePort, Self.capturePort] {
@@ -94,6 +99,7 @@ final class HostNetwork: Sendable {
                 Self.removeResolvConf(of: c)
             }
             _ = try? h.deleteLink(Self.bridgePort)
+            _ = try? h.deleteLink(Fastpath.device)
             _ = try? h.deleteLink(Self.bridge)
             _ = try? h.removeSourceRule(Self.dnsAddress, table: Self.dnsTable, priority: Self.dnsRulePriority)
         }
@@ -119,12 +125,14 @@ final class HostNetwork: Sendable {
                 try h.createVeth(container.hostLink, peer: Self.containerInterface, mtu: Self.bridgeMTU, peerMTU: mtu,
                                  peerMAC: mac, peerNamespace: namespace.descriptor)
                 try h.setLink(container.hostLink, up: true, master: Self.bridge)
+                // Pinned, so the bridge never floods a frame for a local container (one that came
+                // by the fast path would reach the sleeve and go round again).
+                try h.addBridgeEntry(mac, port: container.hostLink)
             }
             let inside = try namespace.socket()
             for c in cidrs { try inside.addAddress(c.address, prefix: c.subnet.prefix, to: Self.containerInterface) }
             try inside.setLink(Self.containerInterface, up: true)
             try inside.setLink("lo", up: true)
-            try inside.disableTxChecksum(Self.containerInterface)
             if let dnsDomain {
                 try inside.addRoute(Self.dnsAddress, prefix: 32, link: Self.containerInterface)
                 try inside.addNeighbour(Self.dnsAddress, mac: bridgeMAC, link: Self.containerInterface)

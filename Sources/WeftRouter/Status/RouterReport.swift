@@ -127,7 +127,7 @@ struct RouterReport: Encodable {
     /// Absent when DNS is off.
     var dns: DNS?
 
-    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], dns: DNS?,
+    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], fastdp: Set<PeerName>, dns: DNS?,
          version: String) {
         self.version = version
         self.dns = dns
@@ -146,7 +146,7 @@ struct RouterReport: Encodable {
         }
         connections = s.connections.map { c in
             Connection(peer: c.peer.map { "\($0)" }, nickname: c.nickname, address: c.address, outbound: c.outbound,
-                       state: c.state, datapath: "sleeve", direct: c.peer.flatMap { direct[$0] },
+                       state: c.state, datapath: c.peer.map(fastdp.contains) == true ? "fastdp" : "sleeve", direct: c.peer.flatMap { direct[$0] },
                        pathMTU: c.peer.flatMap { pathMTUs[$0] }, encrypted: c.encrypted,
                        info: c.info)
         }

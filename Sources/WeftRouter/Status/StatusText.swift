@@ -36,11 +36,12 @@ enum StatusText {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func connections(_ s: MeshStatus, direct: [PeerName: Bool]) -> String {
+    static func connections(_ s: MeshStatus, direct: [PeerName: Bool], fastdp: Set<PeerName>) -> String {
         s.connections.map { c in
             var line = "\(c.outbound ? "->" : "<-") \(column(c.address, 22)) \(column(c.state, 11))"
             if c.state == "established" {
-                let path = c.peer.flatMap { direct[$0] } == true ? "sleeve" : "sleeve(relay)"
+                let path = c.peer.map(fastdp.contains) == true ? "fastdp"
+                    : c.peer.flatMap { direct[$0] } == true ? "sleeve" : "sleeve(relay)"
                 line += " \(c.encrypted ? "encrypted  " : "unencrypted") \(column(path, 13)) \(c.peer.map { "\($0)" } ?? "")(\(c.nickname ?? ""))"
             } else if let info = c.info {
                 line += " \(info)"

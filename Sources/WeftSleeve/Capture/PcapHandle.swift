@@ -1,4 +1,5 @@
 import CPcap
+import Glibc
 
 /// A libpcap handle on one interface, in immediate mode with a large ring buffer.
 ///
@@ -10,8 +11,9 @@ final class PcapHandle: @unchecked Sendable {
     private let handle: OpaquePointer
 
     /// Opens `interface`. `inbound` limits capture to frames arriving on it (so what we inject
-    /// is not captured back); `bufferSize` is the kernel ring in bytes.
-    init(interface: String, bufferSize: Int32, inbound: Bool, snaplen: Int32 = 65535) throws(SleeveError) {
+    /// is not captured back); `bufferSize` is the kernel ring in bytes; `filter` a pcap filter
+    /// expression the kernel applies (frames it refuses never reach user space).
+    init(interface: String, bufferSize: Int32, inbound: Bool, snaplen: Int32 = 65535, filter: String? = nil) throws(SleeveError) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let h = pcap_create(interface, &errbuf) else {
             throw SleeveError("pcap on \(interface): \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
@@ -31,6 +33,15 @@ final class PcapHandle: @unchecked Sendable {
             let message = String(cString: pcap_geterr(h))
             pcap_close(h)
             throw SleeveError("pcap direction on \(interface): \(message)")
+        }
+        if let filter {
+            var program = bpf_program()
+            guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0, pcap_setfilter(h, &program) == 0 else {
+                let message = String(cString: pcap_geterr(h))
+                pcap_close(h)
+                throw SleeveError("pcap filter '\(filter)' on \(interface): \(message)")
+            }
+            pcap_freecode(&program)
         }
         handle = h
     }
@@ -58,6 +69,67 @@ final class PcapHandle: @unchecked Sendable {
         pcap_inject(handle, frame.baseAddress, frame.count) == frame.count
     }
 
+    /// Sends the frames of `batch` out of the interface with one `sendmmsg` on the capture's
+    /// own packet socket (libpcap injects one frame per call); returns how many went.
+    func inject(_ batch: FrameBatch) -> Int {
+        guard batch.count > 0 else { return 0 }
+        let fd = pcap_fileno(handle)
+        var sent = 0
+        while sent < batch.count {
+            let n = sendmmsg(fd, batch.headers + sent, UInt32(batch.count - sent), 0)
+            if n < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            sent += Int(n)
+        }
+        return sent
+    }
+
+    /// Lets frames skip the interface's queueing discipline (they go straight to the veth).
+    func bypassQueueing() {
+        var on: Int32 = 1
+        _ = setsockopt(pcap_fileno(handle), 263 /* SOL_PACKET */, 20 /* PACKET_QDISC_BYPASS */, &on,
+                       socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// Makes a running `dispatch` return.
     func stop() { pcap_breakloop(handle) }
+}
+
+/// Frames gathered for one batched injection: pointers into buffers that stay valid until
+/// `inject` (the receive batch's slots). One per thread.
+final class FrameBatch {
+    let capacity: Int
+    private(set) var count = 0
+    let iovecs: UnsafeMutablePointer<iovec>
+    let headers: UnsafeMutablePointer<weft_mmsghdr>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        iovecs = .allocate(capacity: capacity)
+        headers = .allocate(capacity: capacity)
+        for i in 0..<capacity {
+            var h = weft_mmsghdr()
+            h.msg_hdr.msg_iov = iovecs + i
+            h.msg_hdr.msg_iovlen = 1
+            headers[i] = h
+        }
+    }
+
+    deinit {
+        iovecs.deallocate()
+        headers.deallocate()
+    }
+
+    var isFull: Bool { count == capacity }
+
+    /// Adds a frame; the caller injects first when the batch is full.
+    @inline(__always)
+    func add(_ frame: UnsafeRawBufferPointer) {
+        iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count)
+        count += 1
+    }
+
+    func removeAll() { count = 0 }
 }

@@ -1,0 +1,84 @@
+import Foundation
+public import Logging
+import Synchronization
+public import WeftMesh
+
+/// The fast path's user-space part: the kernel VXLAN device carries the frames; this probes,
+/// once a second, every neighbour that has the fast path, with frames sent through that device
+/// (`FastpathProbe`), and catches theirs there with a capture filtered on the probe's
+/// EtherType (no other frame reaches user space). `FastpathPaths` decides who is up.
+public final class Fastpath: Sendable {
+    public static let device = "vxlan-6784"
+    public static let port: UInt16 = 6784
+    /// The VXLAN network identifier every Weft router uses.
+    public static let vni: UInt32 = 6784
+
+    private let me: PeerName
+    /// Probes are as large as the largest frame the overlay carries.
+    private let frameSize: Int
+    private let capture: PcapHandle
+    private let injector: PcapHandle
+    private let paths = Mutex(FastpathPaths())
+    private let probe: Mutex<UnsafeMutableRawBufferPointer>
+    private let stopped = Atomic<Bool>(false)
+    private let logger: Logger
+
+    /// Opens the capture and the injector on the VXLAN device (which must exist).
+    public init(me: PeerName, mtu: Int, logger: Logger) throws(SleeveError) {
+        self.me = me
+        self.logger = logger
+        frameSize = mtu + 14
+        capture = try PcapHandle(interface: Self.device, bufferSize: 1 << 20, inbound: true, snaplen: 64,
+                                 filter: "ether proto 0x88b5")
+        injector = try PcapHandle(interface: Self.device, bufferSize: 1 << 16, inbound: true, snaplen: 64,
+                                  filter: "ether proto 0x88b5")
+        probe = Mutex(UnsafeMutableRawBufferPointer.allocate(byteCount: mtu + 14, alignment: 16))
+    }
+
+    deinit { probe.withLock { $0.deallocate() } }
+
+    public func start() {
+        Thread.detachNewThread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                let rc = capture.dispatch { frame in
+                    guard let p = FastpathProbe(frame: frame), p.receiver == me else { return }
+                    let now = Self.now()
+                    paths.withLock { $0.received(from: p.sender, hearsUs: p.hearsReceiver, now: now) }
+                }
+                if rc == -1 {
+                    logger.error("fastpath: capture on \(Self.device) failed; probes are no longer received")
+                    return
+                }
+            }
+        }
+    }
+
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        capture.stop()
+    }
+
+    /// The neighbours to probe (those that have the fast path and an underlay address).
+    public func update(candidates: Set<PeerName>) {
+        paths.withLock { $0.set(candidates: candidates) }
+    }
+
+    /// Sends a probe to every candidate (their bridge MACs must have forwarding entries on the
+    /// device by now) and returns the peers whose state changed.
+    public func tick() -> [(peer: PeerName, up: Bool)] {
+        let now = Self.now()
+        let (candidates, heard) = paths.withLock { p in (p.candidates, Set(p.candidates.filter { p.hears($0, now: now) })) }
+        probe.withLock { buffer in
+            for peer in candidates.sorted() {
+                FastpathProbe(sender: me, receiver: peer, hearsReceiver: heard.contains(peer)).write(into: buffer, length: frameSize)
+                _ = injector.inject(UnsafeRawBufferPointer(buffer))
+            }
+        }
+        return paths.withLock { $0.evaluate(now: now) }
+    }
+
+    /// The peers the fast path works with now.
+    public var up: Set<PeerName> { paths.withLock { $0.up } }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+}
