@@ -65,4 +65,16 @@ public struct SessionKeys: Sendable {
         udpSend = isInitiator ? udpIR : udpRI
         udpReceive = isInitiator ? udpRI : udpIR
     }
+
+    private init(tcpSend: AEADKey, tcpReceive: AEADKey, udpSend: AEADKey, udpReceive: AEADKey) {
+        self.tcpSend = tcpSend
+        self.tcpReceive = tcpReceive
+        self.udpSend = udpSend
+        self.udpReceive = udpReceive
+    }
+
+    /// The same keys, the UDP pair under `cipher` (both ends must choose the same).
+    public func withUDPCipher(_ cipher: AEADCipher) -> SessionKeys {
+        SessionKeys(tcpSend: tcpSend, tcpReceive: tcpReceive, udpSend: udpSend.using(cipher), udpReceive: udpReceive.using(cipher))
+    }
 }

@@ -79,16 +79,19 @@ public final class Router: Sendable {
             host.removeFastpath()
             fastpath = nil
         }
-        mesh.onTopologyChange { [mesh, sleeve, port = configuration.mesh.port] in Self.tell(sleeve, about: mesh, port: port) }
+        let aes = configuration.mesh.capabilities.contains(RouterConfiguration.aesCapability)
+        mesh.onTopologyChange { [mesh, sleeve, port = configuration.mesh.port] in Self.tell(sleeve, about: mesh, port: port, aes: aes) }
     }
 
-    /// Passes the neighbours (underlay address, session keys) and routes to the sleeve.
-    static func tell(_ sleeve: Sleeve, about mesh: Mesh, port: Int) {
+    /// Passes the neighbours (underlay address, session keys) and routes to the sleeve. The UDP
+    /// keys are AES-256-GCM towards neighbours that, like this router (`aes`), have AES-NI.
+    static func tell(_ sleeve: Sleeve, about mesh: Mesh, port: Int, aes: Bool) {
         let view = mesh.dataPathView()
         var neighbours: [PeerName: Sleeve.Neighbour] = [:]
         for n in view.neighbours {
             guard let address = IPv4.parse(n.host) else { continue }
-            neighbours[n.name] = Sleeve.Neighbour(address: address, port: port, keys: n.keys)
+            let both = aes && n.capabilities.contains(RouterConfiguration.aesCapability)
+            neighbours[n.name] = Sleeve.Neighbour(address: address, port: port, keys: both ? n.keys?.withUDPCipher(.aes256GCM) : n.keys)
         }
         sleeve.update(neighbours: neighbours, routes: view.routes)
     }

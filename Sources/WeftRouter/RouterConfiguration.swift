@@ -12,6 +12,8 @@ public struct RouterConfiguration: Sendable {
     public var apiHost = "127.0.0.1"
     public var apiPort = 6784
     public var options: RouterOptions
+    /// The capability a router announces when its CPU has AES-NI and PCLMUL.
+    static let aesCapability = "aes256gcm"
 
     /// Resolves `options`. Stretching a password takes a moment and 64 MiB, once.
     public init(options: RouterOptions, environment: [String: String]) throws {
@@ -44,6 +46,8 @@ public struct RouterConfiguration: Sendable {
         if let password { mesh.password = try PasswordKey(password: password) }
         // With a password the fast path stays off (the kernel's VXLAN does not encrypt).
         mesh.capabilities = options.noFastdp || password != nil ? ["sleeve"] : ["sleeve", "fastdp"]
+        // The sleeve seals with AES-256-GCM towards peers that can too (docs/sleeve.md).
+        if AEADKey.aes256GCMAvailable { mesh.capabilities.append(Self.aesCapability) }
         self.mesh = mesh
         initialPeers = options.peers
     }

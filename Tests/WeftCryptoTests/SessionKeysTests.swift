@@ -63,4 +63,31 @@ import WeftCrypto
             try SessionKeys(keyPair: a, remotePublicKey: [1, 2, 3], password: Self.password, isInitiator: true)
         }
     }
+
+    /// The UDP keys under AES-256-GCM (where the CPU has it): sealed in place by one end, opened
+    /// by the other with the same cipher, refused under ChaCha20-Poly1305 or another counter.
+    @Test(.enabled(if: AEADKey.aes256GCMAvailable)) func aesUDPKeys() throws {
+        let a = try EphemeralKeyPair(), b = try EphemeralKeyPair()
+        let initiator = try SessionKeys(keyPair: a, remotePublicKey: b.publicKey, password: Self.password, isInitiator: true)
+            .withUDPCipher(.aes256GCM)
+        let plain = try SessionKeys(keyPair: b, remotePublicKey: a.publicKey, password: Self.password, isInitiator: false)
+        let responder = plain.withUDPCipher(.aes256GCM)
+        #expect(initiator.udpSend.cipher == .aes256GCM && initiator.tcpSend.cipher == .chacha20Poly1305)
+        var buffer = [UInt8](repeating: 0, count: 64 + AEADKey.overhead)
+        for i in 0..<64 { buffer[i] = UInt8(i) }
+        let header: [UInt8] = [1, 2, 3]
+        let sealedLength = buffer.withUnsafeMutableBytes { m in
+            header.withUnsafeBytes { h in initiator.udpSend.sealInPlace(m.baseAddress!, length: 64, counter: 7, additional: h) }
+        }
+        #expect(sealedLength == 64 + AEADKey.overhead)
+        func open(_ key: AEADKey, counter: UInt64) -> Int? {
+            var copy = buffer
+            return copy.withUnsafeMutableBytes { m in
+                header.withUnsafeBytes { h in key.openInPlace(m.baseAddress!, length: sealedLength, counter: counter, additional: h) }
+            }
+        }
+        #expect(open(responder.udpReceive, counter: 7) == 64)
+        #expect(open(responder.udpReceive, counter: 8) == nil)
+        #expect(open(plain.udpReceive, counter: 7) == nil)
+    }
 }

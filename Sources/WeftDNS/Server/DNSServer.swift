@@ -35,6 +35,8 @@ public final class DNSServer: Sendable {
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // A connection that sends nothing for 10 s is closed (RFC 7766 §6.2.3).
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSLengthFramer()))
                         try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(core: core))
                     }
@@ -178,7 +180,9 @@ final class TCPQueryHandler: ChannelInboundHandler, Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? ChannelEvent, case .inputClosed = e {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else if let e = event as? ChannelEvent, case .inputClosed = e {
             // The client is done asking; answers still on their way go out before the close.
             let channel = context.channel
             context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
