@@ -188,6 +188,7 @@ public final class Router: Sendable {
         case (.DELETE, ["peer"]):
             // Leaving for good: IPAM hands its space to a live peer first.
             let heir = await ipam?.handOff(timeout: .seconds(5))
+            fastpath?.stop()  // its capture is on a device tearDown removes
             host.tearDown()
             requestStop()
             return .text(heir.map { "handed IPAM space to \($0)\n" } ?? "")

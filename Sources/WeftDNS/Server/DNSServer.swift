@@ -2,6 +2,7 @@ public import Logging
 import Metrics
 public import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The DNS server: UDP and TCP on one address, port 53. Queries the responder answers are
 /// answered on the event loop that read them (a batch of datagrams per read, the answers
@@ -67,6 +68,10 @@ struct DNSQueryCore: Sendable {
     let answer: DNSServer.Answer
     let upstream: UpstreamResolver
     let logger: Logger
+    /// Forwarded queries waiting for an upstream answer; beyond `maxOutstanding` new ones get
+    /// SERVFAIL at once instead of piling up behind a slow upstream.
+    let outstanding = OutstandingCount()
+    static let maxOutstanding = 1000
     let local = Counter(label: "weft_dns_queries_total", dimensions: [("answered", "local")])
     let forwarded = Counter(label: "weft_dns_queries_total", dimensions: [("answered", "upstream")])
     let failed = Counter(label: "weft_dns_queries_total", dimensions: [("answered", "servfail")])
@@ -102,7 +107,9 @@ struct DNSQueryCore: Sendable {
     /// The upstream answer to `query`, cut to `limit` (TC set) when it is larger; SERVFAIL when
     /// no upstream server answered.
     func forward(_ query: DNSMessage, bytes: [UInt8], overTCP: Bool, limit: Int) async -> [UInt8] {
-        if let answer = await upstream.resolve(bytes, overTCP: overTCP) {
+        let waiting = outstanding.value.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { outstanding.value.wrappingSubtract(1, ordering: .relaxed) }
+        if waiting <= Self.maxOutstanding, let answer = await upstream.resolve(bytes, overTCP: overTCP) {
             if answer.count <= limit {
                 forwarded.increment()
                 return answer
@@ -116,6 +123,11 @@ struct DNSQueryCore: Sendable {
         let flags = DNSMessage.qr | query.flags & (0x7800 | DNSMessage.rd) | DNSMessage.ra | DNSResponseCode.serverFailure.rawValue
         return DNSMessage(id: query.id, flags: flags, questions: query.questions).encoded(limit: limit)
     }
+}
+
+/// A counter shared by the query handlers.
+final class OutstandingCount: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 /// UDP: answers a batch of datagrams and flushes the answers together.

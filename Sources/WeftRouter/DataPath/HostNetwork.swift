@@ -74,6 +74,10 @@ final class HostNetwork: Sendable {
                 if dnsDomain != nil {
                     try h.addAddress(Self.dnsAddress, prefix: 32, to: Self.bridge)
                     try h.addSourceRule(Self.dnsAddress, table: Self.dnsTable, priority: Self.dnsRulePriority)
+                } else {
+                    // Relaunched with --no-dns: nothing of an earlier run answers for it.
+                    _ = try? h.removeAddress(Self.dnsAddress, prefix: 32, from: Self.bridge)
+                    _ = try? h.removeSourceRule(Self.dnsAddress, table: Self.dnsTable, priority: Self.dnsRulePriority)
                 }
                 // Frames reach pcap finished and MTU-sized: the port towards the capture has no
                 // checksum or segmentation offload, so the kernel completes checksums and

@@ -45,10 +45,11 @@ public final class Fastpath: Sendable {
                     let now = Self.now()
                     paths.withLock { $0.received(from: p.sender, hearsUs: p.hearsReceiver, now: now) }
                 }
-                if rc == -1 {
+                if rc == -1, !stopped.load(ordering: .relaxed) {
                     logger.error("fastpath: capture on \(Self.device) failed; probes are no longer received")
                     return
                 }
+                if rc == -1 { return }
             }
         }
     }
