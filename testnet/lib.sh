@@ -265,6 +265,22 @@ tn_capture_ping() {
     echo "$file"
 }
 
+# Capture UDP 6783 and 6784 on host I's underlay while container C pings ADDR with the pattern;
+# prints the file; FILE.6783 and FILE.6784 hold each port's part.
+tn_capture_ports() {
+    local i=$1 c=$2 addr=$3 file pid
+    file="$TN_RUN/ports-$c-$RANDOM.pcap"
+    tn_exec "$i" timeout 8 tcpdump -i eth0 -U -w "$file" 'udp port 6783 or udp port 6784' >/dev/null 2>&1 &
+    pid=$!
+    sleep 1
+    tn_cexec "$c" ping -c 5 -i 0.2 -s 200 -p "$TN_PATTERN" "$addr" >/dev/null 2>&1
+    sleep 0.5
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    tcpdump -r "$file" -w "$file.6784" 'udp port 6784' 2>/dev/null
+    tcpdump -r "$file" -w "$file.6783" 'udp port 6783' 2>/dev/null
+    echo "$file"
+}
+
 # True when the capture FILE holds the ping payload (the hex of every byte, offsets stripped).
 tn_capture_shows() {
     tcpdump -r "$1" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$TN_PATTERN"

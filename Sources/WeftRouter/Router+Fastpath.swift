@@ -10,10 +10,12 @@ import WeftSleeve
 /// probes and the directory (a MAC announced lately is programmed within that second; until
 /// then its frames flood to the sleeve, which delivers them).
 extension Router {
-    /// The fast path runs unless `--no-fastdp`, or a password is set: the kernel's VXLAN does
-    /// not encrypt, and a password must never leave frames in clear (docs/fastpath.md).
+    /// The fast path runs unless `--no-fastdp`. With a password only towards peers whose frames
+    /// may go in clear anyway (`--trusted-subnets`, both ends trusting each other): the kernel's
+    /// VXLAN does not encrypt, and a password must never leave other frames in clear
+    /// (docs/fastpath.md).
     static func fastpathWanted(_ configuration: RouterConfiguration) -> Bool {
-        !configuration.options.noFastdp && configuration.mesh.password == nil
+        RouterConfiguration.announcesFastpath(configuration.options, password: configuration.mesh.password != nil)
     }
 
     static func makeMACDirectory(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop) -> MACDirectoryChannel {
@@ -34,7 +36,8 @@ extension Router {
         let view = mesh.dataPathView()
         let mtus = sleeve.pathMTUs()
         var candidates: [PeerName: UInt32] = [:]
-        for n in view.neighbours where n.capabilities.contains("fastdp") {
+        let clear: Set<PeerName>? = configuration.mesh.password == nil ? nil : sleeve.clearPaths()
+        for n in view.neighbours where n.capabilities.contains("fastdp") && clear?.contains(n.name) != false {
             // A VXLAN datagram is 22 bytes of headers and the frame's payload: the path must carry it.
             guard let address = IPv4.parse(n.host), (mtus[n.name] ?? 0) >= configuration.options.mtu + 22 else { continue }
             candidates[n.name] = address

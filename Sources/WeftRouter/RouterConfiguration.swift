@@ -12,6 +12,12 @@ public struct RouterConfiguration: Sendable {
     public var apiHost = "127.0.0.1"
     public var apiPort = 6784
     public var options: RouterOptions
+    /// Whether the router runs the fast path: unless `--no-fastdp`; with a password only for
+    /// trusted subnets (the kernel's VXLAN does not encrypt).
+    static func announcesFastpath(_ options: RouterOptions, password: Bool) -> Bool {
+        !options.noFastdp && (!password || !(options.trusted ?? []).isEmpty)
+    }
+
     /// The capability a router announces when its CPU has AES-NI and PCLMUL.
     static let aesCapability = "aes256gcm"
 
@@ -44,8 +50,7 @@ public struct RouterConfiguration: Sendable {
             }
         }
         if let password { mesh.password = try PasswordKey(password: password) }
-        // With a password the fast path stays off (the kernel's VXLAN does not encrypt).
-        mesh.capabilities = options.noFastdp || password != nil ? ["sleeve"] : ["sleeve", "fastdp"]
+        mesh.capabilities = Self.announcesFastpath(options, password: password != nil) ? ["sleeve", "fastdp"] : ["sleeve"]
         // The sleeve seals with AES-256-GCM towards peers that can too (docs/sleeve.md).
         if AEADKey.aes256GCMAvailable { mesh.capabilities.append(Self.aesCapability) }
         self.mesh = mesh

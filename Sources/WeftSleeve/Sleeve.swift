@@ -190,6 +190,12 @@ public final class Sleeve: Sendable {
         return state.withLock { s in s.paths.mapValues { $0.works(now: now) } }
     }
 
+    /// The neighbours whose frames go unsealed: a password is set, and both ends trust each
+    /// other's subnet (`--trusted-subnets`, told in the heartbeats).
+    public func clearPaths() -> Set<PeerName> {
+        state.withLock { s in Set(s.paths.filter(\.value.clear).keys) }
+    }
+
     /// Sends a heartbeat to every neighbour (each second): it tells the neighbour we hear it,
     /// and its arrival tells the neighbour its own heartbeats get through. Probes padded to the
     /// path's datagram size (and now and then the next larger) go with it (`PathMTU`).

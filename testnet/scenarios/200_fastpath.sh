@@ -3,7 +3,8 @@
 # their containers ping each other; the frames travel in UDP 6784, not 6783; with h1–h3 cut,
 # h1's containers reach h3's through h2 (sleeve relay) while h1–h2 stays on fastdp, and h1–h3
 # returns to fastdp on its own after the cut is lifted; a host launched with --no-fastdp stays
-# on sleeve; with a password the fast path is off and a capture shows no payload in clear.
+# on sleeve; with a password the fast path is off and a capture shows no payload in clear
+# (with --trusted-subnets too: scenario 170).
 source "$(dirname "$0")/../lib.sh"
 export TN_NO_IPV6=1
 tn_setup 3
@@ -27,19 +28,7 @@ text() { tn_weft 1 status connections | grep -c ' fastdp ' | grep -qx 2; }
 tn_check "weft status connections says fastdp" text
 
 # Which UDP port carries the frames: capture both ports while pinging with a pattern.
-capture_ports() {  # capture_ports CONTAINER ADDRESS: prints the file; FILE.6783 and FILE.6784 split it
-    local file="$TN_RUN/ports-$RANDOM.pcap" pid
-    tn_exec 1 timeout 8 tcpdump -i eth0 -U -w "$file" 'udp port 6783 or udp port 6784' >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
-    tn_cexec "$1" ping -c 5 -i 0.2 -s 200 -p "$TN_PATTERN" "$2" >/dev/null 2>&1
-    sleep 0.5
-    kill $pid 2>/dev/null; wait $pid 2>/dev/null
-    tcpdump -r "$file" -w "$file.6784" 'udp port 6784' 2>/dev/null
-    tcpdump -r "$file" -w "$file.6783" 'udp port 6783' 2>/dev/null
-    echo "$file"
-}
-file=$(capture_ports f1 "${addr[2]}")
+file=$(tn_capture_ports 1 f1 "${addr[2]}")
 tn_check "the ping's frames appear on UDP 6784" tn_capture_shows "$file.6784"
 tn_check "and not on UDP 6783 (the sleeve)" tn_capture_hides "$file.6783"
 
@@ -75,6 +64,6 @@ p1=$(tn_attach 1 p1); p2=$(tn_attach 2 p2)
 tn_check_within 10 "with a password the containers ping" tn_ping p1 "$p2"
 sealed() { [ "$(datapath 1 2)" = sleeve ] && ! ip -n "$(tn_ns 1)" link show vxlan-6784 >/dev/null 2>&1; }
 tn_check "with a password the fast path is off (sleeve, no VXLAN device)" sealed
-file=$(capture_ports p1 "$p2")
+file=$(tn_capture_ports 1 p1 "$p2")
 tn_check "a capture of the underlay shows no payload byte in clear" tn_capture_hides "$file"
 tn_check "and nothing on UDP 6784" bash -c "[ -z \"\$(tcpdump -r $file.6784 2>/dev/null)\" ]"
