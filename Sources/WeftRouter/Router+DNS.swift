@@ -45,7 +45,7 @@ extension Router {
         if servers.isEmpty { logger.warning("DNS: no upstream resolvers in \(path); names outside the domain fail") }
         let upstream = try await UpstreamResolver.start(servers: servers, group: group)
         do {
-            let server = try await DNSServer.start(host: own, port: 53, group: group, upstream: upstream, logger: logger) {
+            let server = try await DNSServer.start(host: own, port: 53, group: group, upstream: upstream) {
                 dns.answer($0)
             }
             logger.info("DNS for \(dns.responder.domain) on \(own):53, upstream \(servers.compactMap(\.ipAddress))")

@@ -54,6 +54,10 @@ tn_check_within 1 "detach on h2 removes its name on h1 and h3 within a second" g
 tn_log "name gone everywhere $(echo "$(date +%s.%N) - $start" | bc) s after detach"
 
 tn_kill 3
+gone3() { [ "$(tn_weft 1 report | jq '.peers | length')" = 2 ]; }
+tn_check_within 10 "h1 sees h3 gone" gone3
+kept() { [ "$(tn_weft 1 dns-lookup client)" = "$client" ]; }
+tn_check "h3's names stay while it is away (a grace period, not a moment of absence)" kept
 tn_launch 3 --ipalloc-init consensus=3 --resolv-conf "$TN_RUN/resolv.conf" "$(tn_ip 1)" >/dev/null
 tn_check_within 10 "a restarted h3 gets the names back" resolves web.weft.local "$web1"
 own() { [ "$(tn_weft 1 dns-lookup client)" = "$client" ]; }

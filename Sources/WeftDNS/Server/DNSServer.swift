@@ -1,4 +1,3 @@
-public import Logging
 import Metrics
 public import NIOCore
 import NIOPosix
@@ -17,8 +16,8 @@ public final class DNSServer: Sendable {
 
     /// Binds both sockets. Throws when the address cannot be bound.
     public static func start(host: String, port: Int, group: any EventLoopGroup, upstream: UpstreamResolver,
-                             logger: Logger, answer: @escaping Answer) async throws -> DNSServer {
-        let core = DNSQueryCore(answer: answer, upstream: upstream, logger: logger)
+                             answer: @escaping Answer) async throws -> DNSServer {
+        let core = DNSQueryCore(answer: answer, upstream: upstream)
         let udp = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.datagramVectorReadMessageCount, value: 32)
@@ -67,7 +66,6 @@ public final class DNSServer: Sendable {
 struct DNSQueryCore: Sendable {
     let answer: DNSServer.Answer
     let upstream: UpstreamResolver
-    let logger: Logger
     /// Forwarded queries waiting for an upstream answer; beyond `maxOutstanding` new ones get
     /// SERVFAIL at once instead of piling up behind a slow upstream.
     let outstanding = OutstandingCount()
