@@ -2,7 +2,7 @@
 # Runs the libFuzzer target over the mesh, IPAM, sleeve and DNS decoders for a fixed budget (default 60 s), with
 # AddressSanitizer. Crashing inputs land in Fuzz/crashes/ (kept out of git).
 #   testnet/fuzz.sh [SECONDS]
-set -eu
+set -euo pipefail  # a failed build must not run an old binary
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
 # SwiftPM gives -sanitize=fuzzer to the root package's targets only; the decoders live in the
