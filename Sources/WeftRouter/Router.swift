@@ -159,7 +159,7 @@ public final class Router: Sendable {
         if let response = await handleDNS(request) { return response }
         switch (request.method, request.path) {
         case (.GET, ["status"]):
-            return .text(StatusText.summary(mesh.status(), version: Self.version))
+            return .text(StatusText.summary(mesh.status(), version: Self.version, sections: statusSections()))
         case (.GET, ["status", "peers"]):
             return .text(StatusText.peers(mesh.status()))
         case (.GET, ["status", "connections"]):
@@ -195,6 +195,25 @@ public final class Router: Sendable {
         default:
             return .error("no such call: \(request.method) /\(request.path.joined(separator: "/"))", .notFound)
         }
+    }
+
+    /// The fast path's, IPAM's and DNS's lines of `weft status`.
+    func statusSections() -> [StatusText.Section] {
+        var sections: [StatusText.Section] = []
+        let trusted = (configuration.options.trusted ?? []).map(\.description)
+        sections.append(("sleeve", [("MTU", "\(configuration.options.mtu)"),
+                                    ("TrustedSubnets", trusted.isEmpty ? "none" : trusted.joined(separator: ","))]))
+        sections.append(("fastdp", [("Status", fastpath == nil ? "off" : "on (\(fastpath?.up.count ?? 0) peers)"),
+                                    ("Device", fastpath == nil ? "none" : Fastpath.device)]))
+        if let ipam = ipam?.status() {
+            sections.append(("ipam", [("Status", ipam.state), ("Range", ipam.range), ("Allocated", "\(ipam.allocated)")]))
+        }
+        if let dns = dnsReport() {
+            sections.append(("dns", [("Domain", dns.domain), ("Address", dns.address),
+                                     ("Upstream", dns.upstream.isEmpty ? "none" : dns.upstream.joined(separator: ", ")),
+                                     ("TTL", "\(dns.ttl)"), ("Entries", "\(dns.entries.count)")]))
+        }
+        return sections
     }
 
     func report() -> String {

@@ -23,7 +23,7 @@ conns_json() { tn_weft 1 status connections --json | jq -e '.[0].state == "estab
 tn_check "status connections --json" conns_json
 metrics() { tn_http 1 /metrics | grep -q '^weft_peers 2' && tn_http 1 /metrics | grep -q 'weft_connections{state="established"} 1' && tn_http 1 /metrics | grep -q 'weft_gossip_messages_total{channel="topology"'; }
 tn_check "metrics: peers, connections, gossip" metrics
-for cmd in launch connect forget status report attach detach ps expose hide rmpeer prime stop reset version; do
+for cmd in launch connect forget status report attach detach ps expose hide dns-add dns-remove dns-lookup rmpeer prime stop reset version; do
     tn_check "weft $cmd --help" bash -c "$TN_BIN/weft $cmd --help >/dev/null"
 done
 not_running_error() {

@@ -5,7 +5,10 @@ import WeftMesh
 
 /// The text of `weft status` and its sections, in the shape of `weave status`.
 enum StatusText {
-    static func summary(_ s: MeshStatus, version: String) -> String {
+    /// The sections after the router's, as `weave status` shows them: each a title and rows.
+    typealias Section = (service: String, rows: [(String, String)])
+
+    static func summary(_ s: MeshStatus, version: String, sections: [Section] = []) -> String {
         let byState = Dictionary(grouping: s.connections, by: \.state).map { "\($0.value.count) \($0.key)" }.sorted()
         let peerConnections = s.peers.reduce(0) { $0 + $1.connections.values.filter(\.established).count }
         let rows: [(String, String)] = [
@@ -21,7 +24,8 @@ enum StatusText {
             ("Peers", "\(s.peers.count) (with \(peerConnections) established connections)"),
             ("ConnLimit", s.connLimit == 0 ? "none" : "\(s.connLimit)"),
         ]
-        return "\n" + rows.map { $0.0.isEmpty ? "" : pad($0.0, 15) + ": " + $0.1 }.joined(separator: "\n") + "\n"
+        let all = sections.reduce(rows) { $0 + [("", ""), ("Service", $1.service)] + $1.rows }
+        return "\n" + all.map { $0.0.isEmpty ? "" : pad($0.0, 15) + ": " + $0.1 }.joined(separator: "\n") + "\n"
     }
 
     static func peers(_ s: MeshStatus) -> String {
