@@ -5,7 +5,8 @@
 # The four agree on an IPAM ring (consensus of 4); a container attached on each host gets an
 # address from it and a name in weft.local., the containers ping each other over the encrypted
 # sleeve (h1's and h4's through a relay), and resolve each other's names through the embedded
-# DNS (records gossiped by every router).
+# DNS (records gossiped by every router). Then the same mesh without a password: direct peers
+# switch to the kernel VXLAN fast path, and h1–h4 stays on the sleeve through a relay.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the demo creates network namespaces" >&2; exit 1; }
@@ -55,4 +56,25 @@ echo "  c1: ping c4.weft.local: $(tn_cexec c1 ping -c 1 -W 2 c4.weft.local >/dev
 echo; echo "== weft status dns (h2)"; tn_weft 2 status dns
 echo; echo "== weft status connections (h1): no direct connection to h4, whose frames go through a relay"; tn_weft 1 status connections
 echo; echo "== weft status ipam (h1)"; tn_weft 1 status ipam
+
+echo; echo "== the fast path: the same four hosts relaunched without a password"
+for i in 1 2 3 4; do tn_weft "$i" reset >/dev/null; done
+for i in 1 2 3 4; do
+    case $i in 1) peers=();; 4) peers=("$(tn_ip 3)");; *) peers=("$(tn_ip 1)");; esac
+    tn_launch "$i" --ipalloc-init consensus=4 "${peers[@]}" >/dev/null 2>&1
+done
+tn_wait 30 mesh_formed || { echo "the mesh did not form"; tn_dump; exit 1; }
+for i in 1 2 3 4; do
+    ip netns del "${TN_PREFIX}c-c$i"
+    addr[$i]=$(tn_attach "$i" "c$i" --name "c$i")
+done
+on_fastdp() { [ "$(tn_weft 1 status connections | grep -c ' fastdp ')" = 2 ]; }
+tn_wait 15 on_fastdp || echo "  (h1's direct peers did not reach fastdp)"
+for j in 2 4; do
+    if tn_wait 10 tn_ping c1 "${addr[$j]}" 1; then r=ok; else r=FAILED; fi
+    echo "  c1 (h1) -> c$j (h$j) ${addr[$j]}: $r"
+done
+echo; echo "== weft status connections (h1): fastdp to h2 and h3 (kernel VXLAN, UDP 6784); h4 only by relay"
+tn_weft 1 status connections
+echo; echo "== weft status (h1)"; tn_weft 1 status | sed -n '/Service: fastdp/,$p'
 echo; echo "demo finished; tearing down"
