@@ -238,6 +238,7 @@ extension Sleeve {
             }
             assembler.flush()
             if n == -1 { logger.error("sleeve: capture failed on \(configuration.interface)"); return }
+            counters.captureDropped.store(captureDrops(), ordering: .relaxed)
         }
     }
 

@@ -26,6 +26,8 @@ public final class SleeveCounters: Sendable {
     let datagramsSent = Atomic<Int>(0)
     let datagramsReceived = Atomic<Int>(0)
     let fragmentationNeeded = Atomic<Int>(0)
+    /// Frames the kernel could not put in the capture ring (it was full), as libpcap counts.
+    let captureDropped = Atomic<Int>(0)
     /// Drops are rare (a bad datagram, no route): a lock is fine there.
     private let drops = Mutex([Int](repeating: 0, count: Drop.allCases.count))
 
@@ -41,6 +43,7 @@ public final class SleeveCounters: Sendable {
             ("weft_sleeve_datagrams_total", [("direction", "sent")], datagramsSent.load(ordering: .relaxed)),
             ("weft_sleeve_datagrams_total", [("direction", "received")], datagramsReceived.load(ordering: .relaxed)),
             ("weft_sleeve_fragmentation_needed_total", [], fragmentationNeeded.load(ordering: .relaxed)),
+            ("weft_sleeve_capture_dropped_total", [], captureDropped.load(ordering: .relaxed)),
         ]
         let dropped = drops.withLock { $0 }
         for d in Drop.allCases { out.append(("weft_sleeve_dropped_total", [("reason", d.label)], dropped[d.rawValue])) }

@@ -69,6 +69,12 @@ final class PcapHandle: @unchecked Sendable {
         pcap_inject(handle, frame.baseAddress, frame.count) == frame.count
     }
 
+    /// Frames the kernel dropped because the capture ring was full, since the handle opened.
+    func kernelDrops() -> Int {
+        var stats = pcap_stat()
+        return pcap_stats(handle, &stats) == 0 ? Int(stats.ps_drop) : 0
+    }
+
     /// Sends the frames of `batch` out of the interface with one `sendmmsg` on the capture's
     /// own packet socket (libpcap injects one frame per call); returns how many went.
     func inject(_ batch: FrameBatch) -> Int {
