@@ -134,7 +134,7 @@ public final class Sleeve: Sendable {
         self.logger = logger
         socket = try DatagramSocket(port: configuration.port)
         coalescing = socket.enableReceiveCoalescing()
-        capture = try PcapHandle(interface: configuration.interface, bufferSize: 32 << 20, inbound: true)
+        capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
         injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64)
         injector.bypassQueueing()
         state = Mutex(State())
