@@ -135,7 +135,8 @@ public final class Sleeve: Sendable {
         socket = try DatagramSocket(port: configuration.port)
         coalescing = socket.enableReceiveCoalescing()
         capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
-        injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64)
+        injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64,
+                                  filter: PcapHandle.injectOnly)
         injector.bypassQueueing()
         state = Mutex(State())
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: TCP throughput (iperf3, one stream, DURATION s) between two hosts of the testnet,
-# for the raw underlay, a hand-made kernel VXLAN link, Weft's fast path (kernel VXLAN
+# for the raw underlay, a hand-made kernel VXLAN link (host to host, and container to container
+# through a bridge as Weft lays it out: "vxlan-bridge"), Weft's fast path (kernel VXLAN
 # programmed by the router) and sleeve (between attached containers; the sleeve with
 # --no-fastdp) without and with a password, at the default MTU (1376) and at --mtu 61440 (a
 # jumbo overlay carried in fragments), and the userspace overlays of Debian's packages: fastd,
@@ -9,13 +10,13 @@
 # the hand-made VXLAN, with the CPU the overlay's daemons used (cores, summed over both hosts)
 # and their resident memory.
 #   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
-#   (defaults: 3 runs of 5 s; configs: raw vxlan fastdp sleeve sleeve-password sleeve-jumbo
+#   (defaults: 3 runs of 5 s; configs: raw vxlan vxlan-bridge fastdp sleeve sleeve-password sleeve-jumbo
 #    sleeve-jumbo-password fastd nebula wireguard-go tinc)
 set -u
 cd "$(dirname "$0")/../.."
 runs=${1:-3}; duration=${2:-5}; shift 2 2>/dev/null || shift $#
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan fastdp sleeve sleeve-password sleeve-jumbo sleeve-jumbo-password fastd nebula wireguard-go tinc)
+[ ${#configs[@]} -gt 0 ] || configs=(raw vxlan vxlan-bridge fastdp sleeve sleeve-password sleeve-jumbo sleeve-jumbo-password fastd nebula wireguard-go tinc)
 testnet/install-deps.sh
 missing=()
 for p in fastd nebula wireguard-go wireguard-tools tinc; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -72,6 +73,31 @@ run_vxlan() {
     done
     measure h1 h2 10.210.0.2
     for i in 1 2; do tn_exec $i ip link del vx0; done
+}
+
+# The same VXLAN by hand, but as Weft's fast path lays it out: on each host a bridge with the
+# VXLAN device and a container's veth (MTU 1376) on it, container to container.
+run_vxlan_bridge() {
+    local i c
+    for i in 1 2; do
+        c="${TN_PREFIX}c-hand$i"
+        ip netns add "$c"; ip -n "$c" link set lo up
+        TN_CONTAINERS+=("$c")
+        tn_exec $i ip link add vx0 type vxlan id 42 remote "$(tn_ip $((3 - i)))" dstport 4789 dev eth0
+        tn_exec $i ip link add brx type bridge
+        tn_exec $i ip link set vx0 master brx up
+        tn_exec $i ip link set brx up
+        tn_exec $i ip link add vhand type veth peer name eth1 netns "$c"
+        tn_exec $i ip link set vhand master brx up
+        ip -n "$c" addr add "10.212.0.$i/24" dev eth1
+        ip -n "$c" link set eth1 mtu 1376 up
+    done
+    tn_wait 10 tn_ping hand1 10.212.0.2 1 >/dev/null
+    measure "tn_cexec hand1" "tn_cexec hand2" 10.212.0.2
+    for i in 1 2; do
+        tn_exec $i ip link del vx0; tn_exec $i ip link del brx; tn_exec $i ip link del vhand 2>/dev/null
+        ip netns del "${TN_PREFIX}c-hand$i"
+    done
 }
 
 run_sleeve() {  # $1: extra launch flags
@@ -203,6 +229,7 @@ for r in $(seq 1 "$runs"); do
         case $c in
             raw) line=$(run_raw) ;;
             vxlan) line=$(run_vxlan) ;;
+            vxlan-bridge) line=$(run_vxlan_bridge) ;;
             fastdp) line=$(run_sleeve) ;;
             sleeve) line=$(run_sleeve --no-fastdp) ;;
             sleeve-password) line=$(run_sleeve --password bench-secret) ;;
@@ -231,6 +258,6 @@ for c in "${configs[@]}"; do
     ratio=$( [ -n "$raw" ] && echo "$g / $raw" | bc -l | xargs printf '%.3f' || echo "-")
     ratio_vxlan=$( [ -n "$vxlan" ] && echo "$g / $vxlan" | bc -l | xargs printf '%.3f' || echo "-")
     cpu=$(col "$c" 2); rss=$(col "$c" 3)
-    case $c in raw|vxlan) cpu="-"; rss="-";; esac
+    case $c in raw|vxlan|vxlan-bridge) cpu="-"; rss="-";; esac
     echo "| $c | ${all% } | $g | $ratio | $ratio_vxlan | $cpu | $rss |"
 done

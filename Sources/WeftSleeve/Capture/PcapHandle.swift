@@ -69,6 +69,10 @@ final class PcapHandle: @unchecked Sendable {
         pcap_inject(handle, frame.baseAddress, frame.count) == frame.count
     }
 
+    /// A filter that matches no frame (each is at least 14 bytes long): for a handle that only
+    /// injects, so the kernel copies nothing into its ring, which nobody reads.
+    static let injectOnly = "less 1"
+
     /// Frames the kernel dropped because the capture ring was full, since the handle opened.
     func kernelDrops() -> Int {
         var stats = pcap_stat()

@@ -31,7 +31,7 @@ public final class Fastpath: Sendable {
         capture = try PcapHandle(interface: Self.device, bufferSize: 1 << 20, inbound: true, snaplen: 64,
                                  filter: "ether proto 0x88b5")
         injector = try PcapHandle(interface: Self.device, bufferSize: 1 << 16, inbound: true, snaplen: 64,
-                                  filter: "ether proto 0x88b5")
+                                  filter: PcapHandle.injectOnly)
         probe = Mutex(UnsafeMutableRawBufferPointer.allocate(byteCount: mtu + 14, alignment: 16))
     }
 
