@@ -6,17 +6,7 @@ extension RouteSocket {
     /// Creates a bridge; returns false when a link of that name already exists.
     @discardableResult
     public func createBridge(_ name: String, mtu: Int) throws(NetlinkError) -> Bool {
-        let rc = execute(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL) { nlh in
-            Self.putLinkHeader(nlh, index: 0)
-            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
-            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu))
-            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
-            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "bridge")
-            mnl_attr_nest_end(nlh, info)
-        }
-        if rc == EEXIST { return false }
-        guard rc == 0 else { throw NetlinkError(operation: "create bridge \(name)", errno: rc) }
-        return true
+        try createLink(name, kind: "bridge", mtu: mtu, what: "bridge") { _ in }
     }
 
     /// Creates a veth pair `name` ↔ `peer`. The peer end may get its own MTU and MAC and be
@@ -25,13 +15,7 @@ extension RouteSocket {
     @discardableResult
     public func createVeth(_ name: String, peer: String, mtu: Int, peerMTU: Int? = nil, peerMAC: [UInt8]? = nil,
                            peerNamespace: Int32? = nil) throws(NetlinkError) -> Bool {
-        let rc = execute(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL) { nlh in
-            Self.putLinkHeader(nlh, index: 0)
-            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
-            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu))
-            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
-            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "veth")
-            let data = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_DATA))
+        try createLink(name, kind: "veth", mtu: mtu, what: "veth") { nlh in
             let peerInfo = mnl_attr_nest_start(nlh, UInt16(VETH_INFO_PEER))
             Self.putLinkHeader(nlh, index: 0)
             mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), peer)
@@ -39,12 +23,7 @@ extension RouteSocket {
             if let peerMAC { mnl_attr_put(nlh, UInt16(IFLA_ADDRESS), peerMAC.count, peerMAC) }
             if let peerNamespace { mnl_attr_put_u32(nlh, UInt16(IFLA_NET_NS_FD), UInt32(bitPattern: peerNamespace)) }
             mnl_attr_nest_end(nlh, peerInfo)
-            mnl_attr_nest_end(nlh, data)
-            mnl_attr_nest_end(nlh, info)
         }
-        if rc == EEXIST { return false }
-        guard rc == 0 else { throw NetlinkError(operation: "create veth \(name)", errno: rc) }
-        return true
     }
 
     /// Changes a link: up or down, MTU, MAC address, bridge port of `master`.
@@ -107,6 +86,26 @@ extension RouteSocket {
 
     // MARK: internals
 
+    /// Creates a link of `kind`; `data` fills in its IFLA_INFO_DATA. False when a link of that
+    /// name already exists.
+    private func createLink(_ name: String, kind: String, mtu: Int, what: String,
+                            data: (UnsafeMutablePointer<nlmsghdr>) -> Void) throws(NetlinkError) -> Bool {
+        let rc = execute(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL) { nlh in
+            Self.putLinkHeader(nlh, index: 0)
+            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
+            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu))
+            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
+            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), kind)
+            let nest = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_DATA))
+            data(nlh)
+            mnl_attr_nest_end(nlh, nest)
+            mnl_attr_nest_end(nlh, info)
+        }
+        if rc == EEXIST { return false }
+        guard rc == 0 else { throw NetlinkError(operation: "create \(what) \(name)", errno: rc) }
+        return true
+    }
+
     private func changeAddress(_ type: Int, _ address: UInt32, prefix: Int, link name: String,
                                flags: Int32) throws(NetlinkError) {
         guard let index = try linkIndex(named: name) else { throw NetlinkError(operation: "find link \(name)", errno: ENODEV) }
@@ -141,22 +140,11 @@ extension RouteSocket {
     /// programs its forwarding table). Returns false when a link of that name already exists.
     @discardableResult
     public func createVXLAN(_ name: String, vni: UInt32, port: UInt16, mtu: Int) throws(NetlinkError) -> Bool {
-        let rc = execute(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL) { nlh in
-            Self.putLinkHeader(nlh, index: 0)
-            mnl_attr_put_strz(nlh, UInt16(IFLA_IFNAME), name)
-            mnl_attr_put_u32(nlh, UInt16(IFLA_MTU), UInt32(mtu))
-            let info = mnl_attr_nest_start(nlh, UInt16(IFLA_LINKINFO))
-            mnl_attr_put_strz(nlh, UInt16(IFLA_INFO_KIND), "vxlan")
-            let data = mnl_attr_nest_start(nlh, UInt16(IFLA_INFO_DATA))
+        try createLink(name, kind: "vxlan", mtu: mtu, what: "VXLAN device") { nlh in
             mnl_attr_put_u32(nlh, UInt16(IFLA_VXLAN_ID), vni)
             mnl_attr_put_u16(nlh, UInt16(IFLA_VXLAN_PORT), port.bigEndian)
             mnl_attr_put_u8(nlh, UInt16(IFLA_VXLAN_LEARNING), 0)
-            mnl_attr_nest_end(nlh, data)
-            mnl_attr_nest_end(nlh, info)
         }
-        if rc == EEXIST { return false }
-        guard rc == 0 else { throw NetlinkError(operation: "create VXLAN device \(name)", errno: rc) }
-        return true
     }
 
     /// Turns MAC learning of a bridge port on or off (`bridge link set dev NAME learning off`).

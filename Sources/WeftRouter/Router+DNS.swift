@@ -36,13 +36,20 @@ extension Router {
         }
     }
 
+    /// The upstream resolvers of the resolv.conf at `path` (read once, at launch), the DNS
+    /// address itself left out.
+    static func upstreamServers(resolvConf path: String) -> [SocketAddress] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return UpstreamResolver.servers(resolvConf: text).filter { $0.ipAddress != IPv4.format(HostNetwork.dnsAddress) }
+    }
+
     /// Starts the server on the DNS address, forwarding to the resolvers of `--resolv-conf`.
     func startDNS(_ dns: DNSService, group: any EventLoopGroup) async throws -> DNSServer {
-        let path = configuration.options.resolvConf
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         let own = IPv4.format(HostNetwork.dnsAddress)
-        let servers = UpstreamResolver.servers(resolvConf: text).filter { $0.ipAddress != own }
-        if servers.isEmpty { logger.warning("DNS: no upstream resolvers in \(path); names outside the domain fail") }
+        let servers = dnsUpstream
+        if servers.isEmpty {
+            logger.warning("DNS: no upstream resolvers in \(configuration.options.resolvConf); names outside the domain fail")
+        }
         let upstream = try await UpstreamResolver.start(servers: servers, group: group)
         do {
             let server = try await DNSServer.start(host: own, port: 53, group: group, upstream: upstream) {
@@ -75,10 +82,9 @@ extension Router {
     /// The report's `dns` key.
     func dnsReport() -> RouterReport.DNS? {
         guard let dns else { return nil }
-        let text = (try? String(contentsOfFile: configuration.options.resolvConf, encoding: .utf8)) ?? ""
         return RouterReport.DNS(
             domain: dns.responder.domain.description, address: IPv4.format(HostNetwork.dnsAddress), ttl: dns.responder.ttl,
-            upstream: UpstreamResolver.servers(resolvConf: text).compactMap(\.ipAddress),
+            upstream: dnsUpstream.compactMap(\.ipAddress),
             entries: dns.entries.map {
                 .init(hostname: $0.hostname.description, address: IPv4.format($0.address), origin: "\($0.origin)",
                       containerID: $0.containerID, version: $0.version)

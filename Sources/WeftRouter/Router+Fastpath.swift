@@ -43,21 +43,19 @@ extension Router {
             candidates[n.name] = address
         }
         fastpath.update(candidates: Set(candidates.keys))
-        underlay.withLock { $0 = candidates }
-        programFastpath()
+        programFastpath(fastpath, candidates: candidates)
         let changes = fastpath.tick()
         for (peer, up) in changes {
             logger.notice("fastpath: \(peer) \(up ? "now on fastdp" : "back on sleeve")")
             Counter(label: "weft_fastdp_transitions_total", dimensions: [("to", up ? "fastdp" : "sleeve")]).increment()
         }
-        if !changes.isEmpty { programFastpath() }
+        if !changes.isEmpty { programFastpath(fastpath, candidates: candidates) }
     }
 
-    /// Programs the VXLAN table (every candidate's bridge MAC, so probes reach it; every MAC of
-    /// the peers the fast path works with) and pins those peers' MACs to the VXLAN port.
-    func programFastpath() {
-        guard let fastpath else { return }
-        let candidates = underlay.withLock { $0 }
+    /// Programs the VXLAN table (every candidate's bridge MAC at its underlay address, so probes
+    /// reach it; every MAC of the peers the fast path works with) and pins those peers' MACs to
+    /// the VXLAN port.
+    private func programFastpath(_ fastpath: Fastpath, candidates: [PeerName: UInt32]) {
         let up = fastpath.up
         var desired = TunnelEntries()
         for (peer, address) in candidates { desired.remote[MAC.bridge(of: peer)] = address }

@@ -4,7 +4,6 @@ import Metrics
 import NIOCore
 import NIOPosix
 public import Prometheus
-import Synchronization
 import WeftDNS
 import WeftIPAM
 import WeftMesh
@@ -24,6 +23,8 @@ public final class Router: Sendable {
     let ipam: IPAMService?
     /// The embedded DNS, unless `--no-dns`.
     let dns: DNSService?
+    /// The resolvers names outside the DNS domain go to.
+    let dnsUpstream: [SocketAddress]
     /// The bridge, the capture pair and the attached containers.
     let host: HostNetwork
     /// The sleeve data path.
@@ -32,8 +33,6 @@ public final class Router: Sendable {
     let fastpath: Fastpath?
     /// Which MACs are behind which peer (the `macs` channel).
     let macDirectory: MACDirectoryChannel
-    /// The underlay address of each neighbour the fast path probes.
-    let underlay = Mutex<[PeerName: UInt32]>([:])
     private let stopPromise: EventLoopPromise<Void>
     private let registry: PrometheusCollectorRegistry?
 
@@ -53,6 +52,7 @@ public final class Router: Sendable {
             Self.tell(ipam, about: mesh.status())
         }
         dns = try Self.makeDNS(configuration: configuration, mesh: mesh, loop: group.next(), logger: logger)
+        dnsUpstream = dns == nil ? [] : Self.upstreamServers(resolvConf: configuration.options.resolvConf)
         if let dns {
             mesh.register(dns)
             mesh.onTopologyChange { [mesh] in dns.updatePeers(reachable: Set(mesh.status().unicast.keys)) }

@@ -1,3 +1,5 @@
+public import WeftMesh
+
 /// A DNS message (RFC 1035 §4): header, questions and the three record sections. Decoding
 /// treats the bytes as hostile (every length checked, compression pointers only backwards,
 /// names capped at 255 bytes); encoding compresses names.
@@ -228,15 +230,5 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable {
     public static let refused = DNSResponseCode(rawValue: 5)
 }
 
-/// Why bytes are not a DNS message.
-public enum DNSWireError: Error, Equatable, CustomStringConvertible {
-    case truncated
-    case invalid(String)
-
-    public var description: String {
-        switch self {
-        case .truncated: "message truncated"
-        case let .invalid(what): "invalid \(what)"
-        }
-    }
-}
+/// Why bytes are not a DNS message: the wire error every decoder of the project throws.
+public typealias DNSWireError = WireError
