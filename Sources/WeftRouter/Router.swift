@@ -72,9 +72,10 @@ public final class Router: Sendable {
         mesh.register(macDirectory)
         if Self.fastpathWanted(configuration) {
             try host.setUpFastpath()
-            do { fastpath = try Fastpath(me: configuration.mesh.identity.name, mtu: configuration.options.mtu, logger: logger) } catch {
-                throw StateError("\(error)")
-            }
+            do {
+                fastpath = try Fastpath(me: configuration.mesh.identity.name, bridge: HostNetwork.bridge,
+                                        mtu: configuration.options.mtu, logger: logger)
+            } catch { throw StateError("\(error)") }
         } else {
             host.removeFastpath()
             fastpath = nil

@@ -6,9 +6,9 @@
 # --no-fastdp) without and with a password, at the default MTU (1376) and at --mtu 61440 (a
 # jumbo overlay carried in fragments), and the userspace overlays of Debian's packages: fastd,
 # nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
-# RUNS rounds; the table gives each median in Gbit/s and as a ratio to the raw underlay and to
-# the hand-made VXLAN, with the CPU the overlay's daemons used (cores, summed over both hosts)
-# and their resident memory.
+# RUNS rounds; the table gives each median in Gbit/s and its ratios (medians of the rounds'
+# ratios) to the raw underlay and to both hand-made VXLANs, with the CPU the overlay's daemons
+# used (cores, summed over both hosts) and their resident memory.
 #   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
 #   (defaults: 3 runs of 5 s; configs: raw vxlan vxlan-bridge fastdp sleeve sleeve-password sleeve-jumbo
 #    sleeve-jumbo-password fastd nebula wireguard-go tinc)
@@ -114,7 +114,8 @@ run_sleeve() {  # $1: extra launch flags
     done
     tn_wait 15 tn_ping bench1 10.211.0.2 1 >/dev/null
     if [[ " $* " != *" --no-fastdp "* && " $* " != *" --password "* ]]; then
-        fastdp() { tn_weft 1 report | jq -e '[.connections[] | select(.datapath == "fastdp")] | length == 1'; }
+        # Both ends: until h2 has switched too, its frames (the ACKs) still go by the sleeve.
+        fastdp() { local i; for i in 1 2; do tn_weft $i report | jq -e '[.connections[] | select(.datapath == "fastdp")] | length == 1' || return 1; done; }
         tn_wait 15 fastdp >/dev/null || echo "fastdp did not come up" >&2
     fi
     measure "tn_cexec bench1" "tn_cexec bench2" 10.211.0.2
@@ -248,16 +249,18 @@ done
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { printf '%s' "${results[$1]}" | awk -v k="$2" 'NF {print $k}' | median; }
-raw=$(col raw 1 2>/dev/null)
-vxlan=$(col vxlan 1 2>/dev/null)
-echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | ratio to hand-made VXLAN | daemon CPU (cores) | daemon RSS (MiB) |"
-echo "|---|---|---|---|---|---|---|"
+# The median of each round's ratio of $1 to $2 (each round's pair ran minutes apart at most, so
+# the machine's drift between rounds cancels out).
+ratio() {
+    [ -n "${results[$2]:-}" ] || { echo "-"; return; }
+    paste <(printf '%s' "${results[$1]}" | awk 'NF {print $1}') <(printf '%s' "${results[$2]}" | awk 'NF {print $1}') |
+        awk '$2 > 0 {print $1 / $2}' | median | xargs printf '%.3f'
+}
+echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) |"
+echo "|---|---|---|---|---|---|---|---|"
 for c in "${configs[@]}"; do
     all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')
-    g=$(col "$c" 1)
-    ratio=$( [ -n "$raw" ] && echo "$g / $raw" | bc -l | xargs printf '%.3f' || echo "-")
-    ratio_vxlan=$( [ -n "$vxlan" ] && echo "$g / $vxlan" | bc -l | xargs printf '%.3f' || echo "-")
     cpu=$(col "$c" 2); rss=$(col "$c" 3)
     case $c in raw|vxlan|vxlan-bridge) cpu="-"; rss="-";; esac
-    echo "| $c | ${all% } | $g | $ratio | $ratio_vxlan | $cpu | $rss |"
+    echo "| $c | ${all% } | $(col "$c" 1) | $(ratio "$c" raw) | $(ratio "$c" vxlan) | $(ratio "$c" vxlan-bridge) | $cpu | $rss |"
 done

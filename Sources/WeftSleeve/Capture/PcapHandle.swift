@@ -12,17 +12,23 @@ final class PcapHandle: @unchecked Sendable {
 
     /// Opens `interface`. `inbound` limits capture to frames arriving on it (so what we inject
     /// is not captured back); `bufferSize` is the kernel ring in bytes; `filter` a pcap filter
-    /// expression the kernel applies (frames it refuses never reach user space).
-    init(interface: String, bufferSize: Int32, inbound: Bool, snaplen: Int32 = 65535, filter: String? = nil) throws(SleeveError) {
+    /// expression the kernel applies (frames it refuses never reach user space). With
+    /// `etherType` the socket is bound to that EtherType alone: the kernel then hands it only
+    /// those frames received, instead of running it (a tap) for every frame in and out, and the
+    /// interface is not made promiscuous (a promiscuous bridge passes every frame it forwards
+    /// up to the host as well).
+    init(interface: String, bufferSize: Int32, inbound: Bool, snaplen: Int32 = 65535, filter: String? = nil,
+         etherType: UInt16? = nil) throws(SleeveError) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let h = pcap_create(interface, &errbuf) else {
             throw SleeveError("pcap on \(interface): \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
         pcap_set_snaplen(h, snaplen)
-        pcap_set_promisc(h, 1)
+        pcap_set_promisc(h, etherType == nil ? 1 : 0)
         pcap_set_immediate_mode(h, 1)
         pcap_set_buffer_size(h, bufferSize)
         pcap_set_timeout(h, 200)
+        if let etherType { pcap_set_protocol_linux(h, Int32(etherType)) }
         let rc = pcap_activate(h)
         guard rc >= 0 else {
             let message = String(cString: pcap_geterr(h))

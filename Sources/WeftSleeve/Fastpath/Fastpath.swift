@@ -5,8 +5,10 @@ public import WeftMesh
 
 /// The fast path's user-space part: the kernel VXLAN device carries the frames; this probes,
 /// once a second, every neighbour that has the fast path, with frames sent through that device
-/// (`FastpathProbe`), and catches theirs there with a capture filtered on the probe's
-/// EtherType (no other frame reaches user space). `FastpathPaths` decides who is up.
+/// (`FastpathProbe`), and catches theirs where the bridge delivers them, to itself. Both packet
+/// sockets are bound to the probe's EtherType alone: the kernel hands them probes and nothing
+/// else, and does not run them for the frames the fast path carries (as it runs a capture of
+/// every EtherType, a tap, for each). `FastpathPaths` decides who is up.
 public final class Fastpath: Sendable {
     public static let device = "vxlan-6784"
     public static let port: UInt16 = 6784
@@ -23,15 +25,15 @@ public final class Fastpath: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let logger: Logger
 
-    /// Opens the capture and the injector on the VXLAN device (which must exist).
-    public init(me: PeerName, mtu: Int, logger: Logger) throws(SleeveError) {
+    /// Opens the capture on `bridge` and the injector on the VXLAN device (both must exist).
+    public init(me: PeerName, bridge: String, mtu: Int, logger: Logger) throws(SleeveError) {
         self.me = me
         self.logger = logger
         frameSize = mtu + 14
-        capture = try PcapHandle(interface: Self.device, bufferSize: 1 << 20, inbound: true, snaplen: 64,
-                                 filter: "ether proto 0x88b5")
+        capture = try PcapHandle(interface: bridge, bufferSize: 1 << 20, inbound: true, snaplen: 64,
+                                 etherType: FastpathProbe.etherType)
         injector = try PcapHandle(interface: Self.device, bufferSize: 1 << 16, inbound: true, snaplen: 64,
-                                  filter: PcapHandle.injectOnly)
+                                  filter: PcapHandle.injectOnly, etherType: FastpathProbe.etherType)
         probe = Mutex(UnsafeMutableRawBufferPointer.allocate(byteCount: mtu + 14, alignment: 16))
     }
 
