@@ -30,17 +30,59 @@ extension Router {
         macDirectory.setLocal(Set(macs))
     }
 
+    /// Whether a neighbour may be probed: a candidate (at its underlay address), or why not.
+    enum FastpathVerdict {
+        case candidate(UInt32)
+        case excluded(String)
+    }
+
+    /// The verdict on each neighbour. The phrases are shown to users (status, report), so they
+    /// say what to change.
+    func fastpathVerdicts(_ neighbours: [MeshNeighbour]) -> [PeerName: FastpathVerdict] {
+        let mtus = sleeve.pathMTUs()
+        let clear: Set<PeerName>? = configuration.mesh.password == nil ? nil : sleeve.clearPaths()
+        // A VXLAN datagram is 22 bytes of headers and the frame's payload: the path must carry it.
+        let needed = configuration.options.mtu + 22
+        func verdict(_ n: MeshNeighbour) -> FastpathVerdict {
+            guard n.capabilities.contains("fastdp") else {
+                return .excluded("the peer has no fast path (launched without it, or a password without trusted subnets)")
+            }
+            if clear?.contains(n.name) == false {
+                return .excluded("with a password, only peers trusting each other's subnets use the fast path")
+            }
+            guard let address = IPv4.parse(n.host) else { return .excluded("no IPv4 underlay address") }
+            let mtu = mtus[n.name] ?? 0
+            guard mtu >= needed else {
+                return .excluded("the underlay path carries \(mtu)-byte datagrams, full frames need \(needed) (lower --mtu)")
+            }
+            return .candidate(address)
+        }
+        return Dictionary(neighbours.map { ($0.name, verdict($0)) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Why each neighbour whose frames take the sleeve is not on the fast path.
+    func sleeveReasons() -> [PeerName: String] {
+        let neighbours = mesh.dataPathView().neighbours
+        guard let fastpath else {
+            let why = configuration.options.noFastdp ? "the fast path is off on this host"
+                : "a password without trusted subnets: every frame sealed, by the sleeve"
+            return Dictionary(neighbours.map { ($0.name, why) }, uniquingKeysWith: { a, _ in a })
+        }
+        let up = fastpath.up
+        return fastpathVerdicts(neighbours).filter { !up.contains($0.key) }.mapValues { verdict in
+            switch verdict {
+            case .candidate: "no answer to probes on UDP 6784 both ways (blocked, or just starting)"
+            case .excluded(let why): why
+            }
+        }
+    }
+
     /// Probes, then programs the tables for what the probes and the directory say.
     func fastpathTick() {
         guard let fastpath else { return }
-        let view = mesh.dataPathView()
-        let mtus = sleeve.pathMTUs()
         var candidates: [PeerName: UInt32] = [:]
-        let clear: Set<PeerName>? = configuration.mesh.password == nil ? nil : sleeve.clearPaths()
-        for n in view.neighbours where n.capabilities.contains("fastdp") && clear?.contains(n.name) != false {
-            // A VXLAN datagram is 22 bytes of headers and the frame's payload: the path must carry it.
-            guard let address = IPv4.parse(n.host), (mtus[n.name] ?? 0) >= configuration.options.mtu + 22 else { continue }
-            candidates[n.name] = address
+        for (peer, verdict) in fastpathVerdicts(mesh.dataPathView().neighbours) {
+            if case .candidate(let address) = verdict { candidates[peer] = address }
         }
         fastpath.update(candidates: Set(candidates.keys))
         programFastpath(fastpath, candidates: candidates)

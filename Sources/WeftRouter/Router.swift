@@ -164,7 +164,8 @@ public final class Router: Sendable {
         case (.GET, ["status", "peers"]):
             return .text(StatusText.peers(mesh.status()))
         case (.GET, ["status", "connections"]):
-            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths(), fastdp: fastpath?.up ?? []))
+            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths(), fastdp: fastpath?.up ?? [],
+                                                sleeveReasons: sleeveReasons()))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
         case (.GET, ["report"]):
@@ -221,7 +222,8 @@ public final class Router: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
-                                                              pathMTUs: sleeve.pathMTUs(), fastdp: fastpath?.up ?? [], dns: dnsReport(),
+                                                              pathMTUs: sleeve.pathMTUs(), fastdp: fastpath?.up ?? [],
+                                                              sleeveReasons: sleeveReasons(), dns: dnsReport(),
                                                               version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -49,12 +49,34 @@ tn_check_within 60 "after the cut is lifted h1–h3 returns to fastdp (within a 
 tn_log "h1–h3 back on fastdp $((SECONDS - start)) s after the cut was lifted"
 tn_check "and the containers ping" tn_ping f1 "${addr[3]}"
 
+reason() {  # reason HOST PEER-HOST: why HOST's report says its connection to PEER-HOST is on sleeve
+    tn_weft "$1" report | jq -r --arg n "$(tn_name "$2")" '[.connections[] | select(.peer == $n) | .datapathReason][0] // ""'
+}
+# Only the VXLAN port blocked (on h1, inbound): TCP and the sleeve's UDP still pass.
+tn_exec 1 nft -f - <<'NFT'
+table inet tn_block_vxlan {
+    chain in { type filter hook input priority 0; udp dport 6784 drop; }
+}
+NFT
+blocked() { [ "$(datapath 1 2)" = sleeve ] && [ "$(datapath 2 1)" = sleeve ]; }
+tn_check_within 15 "with UDP 6784 blocked on h1, h1–h2 falls back to sleeve (both ends)" blocked
+unanswered() { [[ "$(reason 1 2)" == *'no answer to probes on UDP 6784'* ]]; }
+tn_check "the report says why: no answer to the probes" unanswered
+said() { tn_weft 1 status connections | grep "$(tn_name 2)" | grep 'sleeve' | grep -q 'no answer to probes'; }
+tn_check "weft status connections says it too" said
+tn_check "and the containers ping over the sleeve" tn_ping f1 "${addr[2]}" 2
+tn_exec 1 nft delete table inet tn_block_vxlan
+unblocked() { [ "$(datapath 1 2)" = fastdp ] && [ "$(datapath 2 1)" = fastdp ] && [ -z "$(reason 1 2)" ]; }
+tn_check_within 30 "unblocked, h1–h2 returns to fastdp (no reason given any more)" unblocked
+
 tn_kill 3
 tn_launch 3 --ipalloc-init consensus=3 --no-fastdp "$(tn_ip 1)" >/dev/null
 tn_check_within 20 "full mesh again" tn_full_mesh 3
 sleeve_only() { [ "$(datapath 1 3)" = sleeve ] && [ "$(datapath 3 1)" = sleeve ] && [ "$(datapath 3 2)" = sleeve ] && [ "$(datapath 1 2)" = fastdp ]; }
 tn_check_within 10 "--no-fastdp on h3: its connections are on sleeve, h1–h2 still on fastdp" sleeve_only
 tn_check "h3 has no VXLAN device" bash -c "! ip -n $(tn_ns 3) link show vxlan-6784 2>/dev/null"
+told() { [[ "$(reason 1 3)" == 'the peer has no fast path'* && "$(reason 3 1)" == 'the fast path is off on this host' ]]; }
+tn_check "the reports say why: h1 that h3 has no fast path, h3 that it is off there" told
 tn_check_within 10 "h1's container pings h3's over the sleeve" tn_ping f1 "${addr[3]}"
 
 for i in 1 2 3; do tn_weft $i reset >/dev/null; done

@@ -41,6 +41,8 @@ struct RouterReport: Encodable {
         var outbound: Bool
         var state: String
         var datapath: String
+        /// On the sleeve: why not the fast path.
+        var datapathReason: String?
         /// Whether the direct UDP path to this peer works (else frames go through a relay).
         var direct: Bool?
         /// The largest datagram the underlay carries to this peer, as probing found it.
@@ -127,8 +129,8 @@ struct RouterReport: Encodable {
     /// Absent when DNS is off.
     var dns: DNS?
 
-    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], fastdp: Set<PeerName>, dns: DNS?,
-         version: String) {
+    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], fastdp: Set<PeerName>,
+         sleeveReasons: [PeerName: String], dns: DNS?, version: String) {
         self.version = version
         self.dns = dns
         self.ipam = ipam.map(IPAM.init)
@@ -145,10 +147,12 @@ struct RouterReport: Encodable {
                  })
         }
         connections = s.connections.map { c in
-            Connection(peer: c.peer.map { "\($0)" }, nickname: c.nickname, address: c.address, outbound: c.outbound,
-                       state: c.state, datapath: c.peer.map(fastdp.contains) == true ? "fastdp" : "sleeve", direct: c.peer.flatMap { direct[$0] },
-                       pathMTU: c.peer.flatMap { pathMTUs[$0] }, encrypted: c.encrypted,
-                       info: c.info)
+            let onFastpath = c.peer.map(fastdp.contains) == true
+            return Connection(peer: c.peer.map { "\($0)" }, nickname: c.nickname, address: c.address, outbound: c.outbound,
+                              state: c.state, datapath: onFastpath ? "fastdp" : "sleeve",
+                              datapathReason: onFastpath || c.state != "established" ? nil : c.peer.flatMap { sleeveReasons[$0] },
+                              direct: c.peer.flatMap { direct[$0] }, pathMTU: c.peer.flatMap { pathMTUs[$0] },
+                              encrypted: c.encrypted, info: c.info)
         }
         targets = s.targets.map { t in
             Target(address: t.address, kind: t.kind.rawValue, state: t.state.rawValue, peer: t.peer.map { "\($0)" },

@@ -40,13 +40,17 @@ enum StatusText {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func connections(_ s: MeshStatus, direct: [PeerName: Bool], fastdp: Set<PeerName>) -> String {
+    /// `weft status connections`: one line per connection; an established one says its data
+    /// path and, on the sleeve, why not the fast path.
+    static func connections(_ s: MeshStatus, direct: [PeerName: Bool], fastdp: Set<PeerName>,
+                            sleeveReasons: [PeerName: String]) -> String {
         s.connections.map { c in
             var line = "\(c.outbound ? "->" : "<-") \(column(c.address, 22)) \(column(c.state, 11))"
             if c.state == "established" {
                 let path = c.peer.map(fastdp.contains) == true ? "fastdp"
                     : c.peer.flatMap { direct[$0] } == true ? "sleeve" : "sleeve(relay)"
                 line += " \(c.encrypted ? "encrypted  " : "unencrypted") \(column(path, 13)) \(c.peer.map { "\($0)" } ?? "")(\(c.nickname ?? ""))"
+                if path != "fastdp", let why = c.peer.flatMap({ sleeveReasons[$0] }) { line += "  (\(why))" }
             } else if let info = c.info {
                 line += " \(info)"
             }
