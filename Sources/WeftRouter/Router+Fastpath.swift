@@ -60,15 +60,15 @@ extension Router {
         return Dictionary(neighbours.map { ($0.name, verdict($0)) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Why each neighbour whose frames take the sleeve is not on the fast path.
-    func sleeveReasons() -> [PeerName: String] {
+    /// Why each neighbour not in `up` (the fast path's peers, as the caller read them for the
+    /// same status) is not on the fast path.
+    func sleeveReasons(up: Set<PeerName>) -> [PeerName: String] {
         let neighbours = mesh.dataPathView().neighbours
-        guard let fastpath else {
+        guard fastpath != nil else {
             let why = configuration.options.noFastdp ? "the fast path is off on this host"
                 : "a password without trusted subnets: every frame sealed, by the sleeve"
             return Dictionary(neighbours.map { ($0.name, why) }, uniquingKeysWith: { a, _ in a })
         }
-        let up = fastpath.up
         return fastpathVerdicts(neighbours).filter { !up.contains($0.key) }.mapValues { verdict in
             switch verdict {
             case .candidate: "no answer to probes on UDP 6784 both ways (blocked, or just starting)"

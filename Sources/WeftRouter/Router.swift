@@ -164,8 +164,9 @@ public final class Router: Sendable {
         case (.GET, ["status", "peers"]):
             return .text(StatusText.peers(mesh.status()))
         case (.GET, ["status", "connections"]):
-            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths(), fastdp: fastpath?.up ?? [],
-                                                sleeveReasons: sleeveReasons()))
+            let up = fastpath?.up ?? []
+            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths(), fastdp: up,
+                                                sleeveReasons: sleeveReasons(up: up)))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
         case (.GET, ["report"]):
@@ -221,9 +222,10 @@ public final class Router: Sendable {
     func report() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let up = fastpath?.up ?? []
         let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
-                                                              pathMTUs: sleeve.pathMTUs(), fastdp: fastpath?.up ?? [],
-                                                              sleeveReasons: sleeveReasons(), dns: dnsReport(),
+                                                              pathMTUs: sleeve.pathMTUs(), fastdp: up,
+                                                              sleeveReasons: sleeveReasons(up: up), dns: dnsReport(),
                                                               version: Self.version))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
