@@ -30,11 +30,17 @@ let package = Package(
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
 
+        // Plain value types every other module and the CLI share; depends on nothing.
+        .target(name: "WeftTypes", swiftSettings: swiftSettings),
+        // The one helper for direct system calls (EINTR, errno with what was attempted).
+        .target(name: "WeftSystem", swiftSettings: swiftSettings),
+        // The local API's contract: the JSON bodies, the paths, and a small blocking client.
+        .target(name: "WeftAPI", dependencies: ["WeftSystem"], swiftSettings: swiftSettings),
         .target(name: "WeftCrypto", dependencies: ["CSodium"], swiftSettings: swiftSettings),
         .target(
             name: "WeftMesh",
             dependencies: [
-                "WeftCrypto",
+                "WeftTypes", "WeftCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -45,7 +51,7 @@ let package = Package(
         .target(
             name: "WeftIPAM",
             dependencies: [
-                "WeftMesh",
+                "WeftTypes", "WeftMesh",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -54,7 +60,7 @@ let package = Package(
         .target(
             name: "WeftDNS",
             dependencies: [
-                "WeftMesh",
+                "WeftTypes", "WeftMesh",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,20 +72,20 @@ let package = Package(
         .target(
             name: "WeftSleeve",
             dependencies: [
-                "CPcap", "WeftMesh", "WeftCrypto",
+                "CPcap", "WeftTypes", "WeftMesh", "WeftCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WeftOptions",
-            dependencies: ["WeftIPAM", "WeftDNS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WeftTypes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WeftRouter",
             dependencies: [
-                "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftSleeve",
+                "WeftTypes", "WeftAPI", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftSleeve",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -103,45 +109,42 @@ let package = Package(
         .executableTarget(
             name: "weft",
             dependencies: [
-                "WeftOptions",
+                "WeftTypes", "WeftAPI", "WeftOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WeftTesting",
             dependencies: [
-                "WeftMesh",
+                "WeftTypes", "WeftMesh",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "WeftMeshFuzzing",
-            dependencies: ["WeftMesh", "WeftIPAM", "WeftDNS", "WeftSleeve", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftTypes", "WeftMesh", "WeftIPAM", "WeftDNS", "WeftSleeve", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "weft-gossip-sim",
-            dependencies: ["WeftMesh", "WeftTesting"],
+            dependencies: ["WeftTypes", "WeftMesh", "WeftTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WeftIPAMTests",
-            dependencies: ["WeftIPAM", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftIPAM", "WeftTypes", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WeftDNSTests",
-            dependencies: ["WeftDNS", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftDNS", "WeftTypes", "WeftMesh", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WeftSleeveTests",
-            dependencies: ["WeftSleeve", "WeftMesh", "WeftCrypto"],
+            dependencies: ["WeftSleeve", "WeftTypes", "WeftMesh", "WeftCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -149,6 +152,9 @@ let package = Package(
             dependencies: ["WeftNetlink"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "WeftTypesTests", dependencies: ["WeftTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeftOptionsTests", dependencies: ["WeftOptions", "WeftTypes"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeftAPITests", dependencies: ["WeftAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WeftCryptoTests",
             dependencies: ["WeftCrypto"],
@@ -157,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "WeftMeshTests",
             dependencies: [
-                "WeftMesh", "WeftTesting", "WeftCrypto",
+                "WeftTypes", "WeftMesh", "WeftTesting", "WeftCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -3,6 +3,7 @@ public import Logging
 public import NIOCore
 import Synchronization
 public import WeftMesh
+public import WeftTypes
 
 /// DNS in a running router: the record store behind one lock, registered with the mesh as the
 /// `dns` gossip channel, this peer's own records persisted (so a restart re-announces them),

@@ -3,6 +3,7 @@ public import Logging
 public import NIOCore
 import Synchronization
 public import WeftMesh
+public import WeftTypes
 
 /// IPAM in a running router: the `Allocator` behind one lock, registered with the mesh as the
 /// `ipam` gossip channel, persisted to the state directory, and driven by a half-second tick.

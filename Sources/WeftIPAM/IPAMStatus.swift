@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// IPAM at one moment, for `weft status ipam` and the report.
 public struct IPAMStatus: Sendable {

@@ -1,4 +1,5 @@
 public import WeftCrypto
+public import WeftTypes
 
 /// A consistent picture of the mesh at one moment, for status output and the JSON report.
 public struct MeshStatus: Sendable {

@@ -3,6 +3,7 @@ public import NIOCore
 import NIOPosix
 import Synchronization
 public import WeftCrypto
+public import WeftTypes
 
 /// How a router's mesh is set up.
 public struct MeshConfiguration: Sendable {

@@ -3,6 +3,7 @@ import WeftDNS
 import WeftIPAM
 import WeftMesh
 import WeftSleeve
+import WeftTypes
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
 /// key hello, features, messages, topology, IPAM, DNS and MAC gossip payloads, sleeve datagrams,

@@ -1,7 +1,6 @@
 public import ArgumentParser
 import Foundation
-import WeftDNS
-public import WeftIPAM
+public import WeftTypes
 
 /// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
 /// refused before anything starts) and hands them to `weftd`, which parses them again. Only
@@ -67,49 +66,57 @@ public struct RouterOptions: ParsableArguments, Sendable {
     public init() {}
 
     public mutating func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
-        guard connLimit >= 0 else { throw ValidationError("--conn-limit must not be negative") }
-        guard (576...61440).contains(mtu) else { throw ValidationError("--mtu must be between 576 and 61440") }
-        guard dnsTtl >= 0 else { throw ValidationError("--dns-ttl must not be negative") }
+        do { _ = try settings(environment: [:]) } catch { throw ValidationError(error.description) }
+    }
+
+    /// The options parsed into typed settings: the one place a flag's text is read. Throws the
+    /// line to show the user for the first flag that does not parse.
+    public func settings(environment: [String: String]) throws(ValueError) -> RouterSettings {
+        guard (1...65535).contains(port) else { throw ValueError("--port must be between 1 and 65535") }
+        guard connLimit >= 0 else { throw ValueError("--conn-limit must not be negative") }
+        guard (576...61440).contains(mtu) else { throw ValueError("--mtu must be between 576 and 61440") }
+        guard dnsTtl >= 0 else { throw ValueError("--dns-ttl must not be negative") }
         guard let domain = DNSName(dnsDomain), domain != .root else {
-            throw ValidationError("--dns-domain '\(dnsDomain)' is not a domain name (like weft.local.)")
+            throw ValueError("--dns-domain '\(dnsDomain)' is not a domain name (like weft.local.)")
         }
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw ValidationError("--log-level must be one of debug, info, warning, error")
+        guard let level = RouterSettings.LogLevel(rawValue: logLevel) else {
+            throw ValueError("--log-level must be one of debug, info, warning, error")
         }
-        if let name, !Self.isPeerName(name) {
-            throw ValidationError("--name '\(name)' is not a peer name (six hex bytes like 02:00:00:00:00:01)")
+        var peerName: PeerName? = nil
+        if let name {
+            guard let parsed = PeerName(name) else {
+                throw ValueError("--name '\(name)' is not a peer name (six hex bytes like 02:00:00:00:00:01)")
+            }
+            peerName = parsed
         }
         if let nickname, nickname.isEmpty || nickname.utf8.count > 255 {
-            throw ValidationError("--nickname must have 1 to 255 bytes")
+            throw ValueError("--nickname must have 1 to 255 bytes")
         }
         if password != nil && passwordFile != nil {
-            throw ValidationError("give --password or --password-file, not both")
+            throw ValueError("give --password or --password-file, not both")
         }
+        var range: Subnet? = nil
         if !ipallocRange.isEmpty {
-            guard let range = Subnet(ipallocRange), range.prefix <= 30 else {
-                throw ValidationError("--ipalloc-range '\(ipallocRange)' is not a network like 10.32.0.0/12 (prefix 1 to 30)")
+            guard let r = Subnet(ipallocRange), r.prefix <= 30 else {
+                throw ValueError("--ipalloc-range '\(ipallocRange)' is not a network like 10.32.0.0/12 (prefix 1 to 30)")
+            }
+            range = r
+        }
+        let mode = try BootstrapMode.parse(ipallocInit, initialPeers: peers.count)
+        var trusted: [Subnet] = []
+        if let trustedSubnets, !trustedSubnets.isEmpty {
+            for text in trustedSubnets.split(separator: ",") {
+                guard let subnet = Subnet(text.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValueError("--trusted-subnets must be comma-separated networks like 198.18.0.0/24")
+                }
+                trusted.append(subnet)
             }
         }
-        do { _ = try ipamMode } catch { throw ValidationError(error.description) }
-        guard trusted != nil else {
-            throw ValidationError("--trusted-subnets must be comma-separated networks like 198.18.0.0/24")
-        }
-    }
-
-    /// `--trusted-subnets` parsed (nil when malformed; empty when not given).
-    public var trusted: [Subnet]? {
-        guard let trustedSubnets, !trustedSubnets.isEmpty else { return [] }
-        let subnets = trustedSubnets.split(separator: ",").map { Subnet($0.trimmingCharacters(in: .whitespaces)) }
-        return subnets.contains(where: { $0 == nil }) ? nil : subnets.compactMap { $0 }
-    }
-
-    /// The IPAM range, or nil when IPAM is off (`--ipalloc-range ""`).
-    public var ipamRange: Subnet? { ipallocRange.isEmpty ? nil : Subnet(ipallocRange) }
-
-    /// The IPAM bootstrap mode of `--ipalloc-init` (its default quorum counts the peers given).
-    public var ipamMode: BootstrapMode {
-        get throws(IPAMError) { try BootstrapMode.parse(ipallocInit, initialPeers: peers.count) }
+        return RouterSettings(
+            name: peerName, nickname: nickname, port: port, connLimit: connLimit, discovery: !noDiscovery,
+            ipamRange: range, ipamMode: mode, fastdp: !noFastdp, mtu: mtu, trustedSubnets: trusted,
+            dns: noDns ? nil : .init(domain: domain.lowercased, ttl: UInt32(clamping: dnsTtl), resolvConf: resolvConf),
+            stateDirectory: resolvedStateDir(environment: environment), logLevel: level, peers: peers)
     }
 
     /// The state directory these options and the environment select.
@@ -139,12 +146,6 @@ public struct RouterOptions: ParsableArguments, Sendable {
         add("--port", String(port))
         add("--log-level", logLevel)
         return args + (peers.isEmpty ? [] : ["--"] + peers)
-    }
-
-    static func isPeerName(_ s: String) -> Bool {
-        let groups = s.split(separator: ":", omittingEmptySubsequences: false)
-        if s.contains("::") { return s.count <= 17 && s.allSatisfy { $0 == ":" || $0.isHexDigit } }
-        return groups.count == 6 && groups.allSatisfy { (1...2).contains($0.count) && $0.allSatisfy(\.isHexDigit) }
     }
 }
 

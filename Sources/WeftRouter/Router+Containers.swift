@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import WeftAPI
 
 /// The container calls: `/attach`, `/detach`, `/ps`, `/expose`, `/hide`.
 extension Router {
@@ -27,6 +28,10 @@ extension Router {
                 dns?.remove(containerID: c.id)
                 announceMACs()
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
+            case (.GET, ["ps"]) where request.acceptsJSON:
+                return .json(Self.encodeJSON(host.list().map {
+                    ContainerRecord(id: $0.id, netns: $0.netns, hostname: $0.hostname, mac: $0.mac, cidrs: $0.cidrs)
+                }))
             case (.GET, ["ps"]):
                 return .text(host.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())
             case (.POST, ["expose"]):

@@ -2,9 +2,11 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import WeftAPI
 import WeftDNS
 import WeftIPAM
 import WeftMesh
+import WeftTypes
 
 /// The DNS side of the router: the service and its server, the names of attached containers,
 /// and the `/name/...` and `/status/dns` calls.
@@ -15,13 +17,9 @@ extension Router {
 
     static func makeDNS(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
                         logger: Logger) throws -> DNSService? {
-        let options = configuration.options
-        guard !options.noDns else { return nil }
-        guard let domain = DNSName(options.dnsDomain)?.lowercased else {
-            throw StateError("--dns-domain '\(options.dnsDomain)' is not a domain name")
-        }
-        let overlay = options.ipamRange.map { (start: $0.start, size: $0.size) }
-        let responder = DNSResponder(domain: domain, ttl: UInt32(clamping: options.dnsTtl), overlay: overlay)
+        guard let settings = configuration.settings.dns else { return nil }
+        let overlay = configuration.settings.ipamRange.map { (start: $0.start, size: $0.size) }
+        let responder = DNSResponder(domain: settings.domain, ttl: settings.ttl, overlay: overlay)
         let state = configuration.stateDirectory
         do {
             return try DNSService(
@@ -48,7 +46,7 @@ extension Router {
         let own = IPv4.format(HostNetwork.dnsAddress)
         let servers = dnsUpstream
         if servers.isEmpty {
-            logger.warning("DNS: no upstream resolvers in \(configuration.options.resolvConf); names outside the domain fail")
+            logger.warning("DNS: no upstream resolvers in \(configuration.settings.dns?.resolvConf ?? ""); names outside the domain fail")
         }
         let upstream = try await UpstreamResolver.start(servers: servers, group: group)
         do {

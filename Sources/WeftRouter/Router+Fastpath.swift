@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import WeftMesh
 import WeftSleeve
+import WeftTypes
 
 /// The fast path's wiring: the `macs` channel announces this host's MACs, each second the
 /// neighbours that have the fast path are probed, and the VXLAN and bridge tables follow the
@@ -15,7 +16,7 @@ extension Router {
     /// VXLAN does not encrypt, and a password must never leave other frames in clear
     /// (docs/fastpath.md).
     static func fastpathWanted(_ configuration: RouterConfiguration) -> Bool {
-        RouterConfiguration.announcesFastpath(configuration.options, password: configuration.mesh.password != nil)
+        configuration.settings.fastpathWanted(password: configuration.mesh.password != nil)
     }
 
     static func makeMACDirectory(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop) -> MACDirectoryChannel {
@@ -26,7 +27,7 @@ extension Router {
 
     /// Announces the MACs of this host: its bridge and every attached container.
     func announceMACs() {
-        let macs = host.list().compactMap { MAC(text: $0.mac) } + [MAC.bridge(of: configuration.mesh.identity.name)]
+        let macs = host.list().compactMap { MAC($0.mac) } + [MAC.bridge(of: configuration.mesh.identity.name)]
         macDirectory.setLocal(Set(macs))
     }
 
@@ -42,7 +43,7 @@ extension Router {
         let mtus = sleeve.pathMTUs()
         let clear: Set<PeerName>? = configuration.mesh.password == nil ? nil : sleeve.clearPaths()
         // A VXLAN datagram is 22 bytes of headers and the frame's payload: the path must carry it.
-        let needed = configuration.options.mtu + 22
+        let needed = configuration.settings.mtu + 22
         func verdict(_ n: MeshNeighbour) -> FastpathVerdict {
             guard n.capabilities.contains("fastdp") else {
                 return .excluded("the peer has no fast path (launched without it, or a password without trusted subnets)")
@@ -65,7 +66,7 @@ extension Router {
     func sleeveReasons(up: Set<PeerName>) -> [PeerName: String] {
         let neighbours = mesh.dataPathView().neighbours
         guard fastpath != nil else {
-            let why = configuration.options.noFastdp ? "the fast path is off on this host"
+            let why = !configuration.settings.fastdp ? "the fast path is off on this host"
                 : "a password without trusted subnets: every frame sealed, by the sleeve"
             return Dictionary(neighbours.map { ($0.name, why) }, uniquingKeysWith: { a, _ in a })
         }
@@ -110,13 +111,5 @@ extension Router {
             }
         }
         host.program(desired)
-    }
-}
-
-extension MAC {
-    /// Parses `aa:bb:cc:dd:ee:ff`.
-    init?(text: String) {
-        guard let name = PeerName(text), text.split(separator: ":").count == 6 else { return nil }
-        self.init(rawValue: name.rawValue)
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import WeftIPAM
 import WeftMesh
+import WeftTypes
 
 /// The IPAM side of the router: building the service, and the `/ip`, `/ring`, `/peer/{name}`
 /// and `/status/ipam` calls.
@@ -15,13 +16,11 @@ extension Router {
 
     static func makeIPAM(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
                          logger: Logger) throws -> IPAMService? {
-        guard let range = configuration.options.ipamRange else {
+        guard let range = configuration.settings.ipamRange else {
             logger.info("IPAM off (--ipalloc-range is empty)")
             return nil
         }
-        let mode: BootstrapMode
-        do { mode = try configuration.options.ipamMode } catch { throw StateError(error.description) }
-        var allocator = Allocator(me: configuration.mesh.identity.name, range: range, mode: mode)
+        var allocator = Allocator(me: configuration.mesh.identity.name, range: range, mode: configuration.settings.ipamMode)
         allocator.learn(nicknames: [configuration.mesh.identity.name: configuration.mesh.identity.nickname])
         let state = configuration.stateDirectory
         let snapshot = state.read(ipamStateFile), journal = state.read(ipamJournalFile)

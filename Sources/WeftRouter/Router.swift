@@ -4,10 +4,12 @@ import Metrics
 import NIOCore
 import NIOPosix
 public import Prometheus
+import WeftAPI
 import WeftDNS
 import WeftIPAM
 import WeftMesh
 import WeftSleeve
+import WeftTypes
 
 /// A Weft router: the mesh, and the local HTTP API in front of it. `run()` starts both and
 /// returns once a stop was requested (by `POST /stop`, `DELETE /peer` or a signal).
@@ -52,20 +54,20 @@ public final class Router: Sendable {
             Self.tell(ipam, about: mesh.status())
         }
         dns = try Self.makeDNS(configuration: configuration, mesh: mesh, loop: group.next(), logger: logger)
-        dnsUpstream = dns == nil ? [] : Self.upstreamServers(resolvConf: configuration.options.resolvConf)
+        dnsUpstream = dns == nil ? [] : Self.upstreamServers(resolvConf: configuration.settings.dns?.resolvConf ?? "")
         if let dns {
             mesh.register(dns)
             mesh.onTopologyChange { [mesh] in dns.updatePeers(reachable: Set(mesh.status().unicast.keys)) }
         }
-        host = try HostNetwork(mtu: configuration.options.mtu, bridgeMAC: MAC.bridge(of: configuration.mesh.identity.name).bytes,
+        host = try HostNetwork(mtu: configuration.settings.mtu, bridgeMAC: MAC.bridge(of: configuration.mesh.identity.name).bytes,
                                dnsDomain: dns?.responder.domain.description,
                                stateDirectory: configuration.stateDirectory, ipam: ipam)
         try host.setUp()
         do {
             sleeve = try Sleeve(configuration: .init(me: configuration.mesh.identity.name, port: configuration.mesh.port,
-                                                     interface: HostNetwork.capturePort, mtu: configuration.options.mtu,
+                                                     interface: HostNetwork.capturePort, mtu: configuration.settings.mtu,
                                                      sealed: configuration.mesh.password != nil,
-                                                     trusted: (configuration.options.trusted ?? []).map { ($0.start, UInt64($0.start) + $0.size) }),
+                                                     trusted: configuration.settings.trustedSubnets.map { ($0.start, UInt64($0.start) + $0.size) }),
                                 logger: logger)
         } catch { throw StateError("\(error)") }
         macDirectory = Self.makeMACDirectory(configuration: configuration, mesh: mesh, loop: group.next())
@@ -74,7 +76,7 @@ public final class Router: Sendable {
             try host.setUpFastpath()
             do {
                 fastpath = try Fastpath(me: configuration.mesh.identity.name, bridge: HostNetwork.bridge,
-                                        mtu: configuration.options.mtu, logger: logger)
+                                        mtu: configuration.settings.mtu, logger: logger)
             } catch { throw StateError("\(error)") }
         } else {
             host.removeFastpath()
@@ -154,7 +156,15 @@ public final class Router: Sendable {
 
     // MARK: API
 
+    /// Answers a call; a failure goes out as `APIErrorBody` to a client that asked for JSON.
     func handle(_ request: APIRequest) async -> APIResponse {
+        let response = await answer(request)
+        guard request.acceptsJSON, response.status.code >= 300, response.contentType.hasPrefix("text/") else { return response }
+        let message = response.body.split(separator: "\n").first.map(String.init) ?? ""
+        return .json(Self.encodeJSON(APIErrorBody(message: message, status: Int(response.status.code))), response.status)
+    }
+
+    func answer(_ request: APIRequest) async -> APIResponse {
         if let response = await handleIPAM(request) { return response }
         if let response = await handleContainers(request) { return response }
         if let response = await handleDNS(request) { return response }
@@ -203,8 +213,8 @@ public final class Router: Sendable {
     /// The fast path's, IPAM's and DNS's lines of `weft status`.
     func statusSections() -> [StatusText.Section] {
         var sections: [StatusText.Section] = []
-        let trusted = (configuration.options.trusted ?? []).map(\.description)
-        sections.append(("sleeve", [("MTU", "\(configuration.options.mtu)"),
+        let trusted = configuration.settings.trustedSubnets.map(\.description)
+        sections.append(("sleeve", [("MTU", "\(configuration.settings.mtu)"),
                                     ("TrustedSubnets", trusted.isEmpty ? "none" : trusted.joined(separator: ","))]))
         sections.append(("fastdp", [("Status", fastpath == nil ? "off" : "on (\(fastpath?.up.count ?? 0) peers)"),
                                     ("Device", fastpath == nil ? "none" : Fastpath.device)]))
@@ -220,13 +230,18 @@ public final class Router: Sendable {
     }
 
     func report() -> String {
+        let up = fastpath?.up ?? []
+        return Self.encodeJSON(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
+                                            pathMTUs: sleeve.pathMTUs(), fastdp: up, sleeveReasons: sleeveReasons(up: up),
+                                            dns: dnsReport(), version: Self.version))
+    }
+
+    /// Pretty, key-sorted JSON and a newline, as every JSON answer is written.
+    static func encodeJSON(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let up = fastpath?.up ?? []
-        let data = (try? encoder.encode(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
-                                                              pathMTUs: sleeve.pathMTUs(), fastdp: up,
-                                                              sleeveReasons: sleeveReasons(up: up), dns: dnsReport(),
-                                                              version: Self.version))) ?? Data("{}".utf8)
+        // The contract's types encode plain strings and numbers: encoding cannot fail.
+        guard let data = try? encoder.encode(value) else { return "{}\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import WeftCrypto
 public import WeftMesh
 public import WeftOptions
+import WeftTypes
 
 /// Everything the router needs, resolved from the flags, the environment and the state
 /// directory (where the peer name persists across restarts).
@@ -11,25 +12,22 @@ public struct RouterConfiguration: Sendable {
     public var initialPeers: [String]
     public var apiHost = "127.0.0.1"
     public var apiPort = 6784
-    public var options: RouterOptions
-    /// Whether the router runs the fast path: unless `--no-fastdp`; with a password only for
-    /// trusted subnets (the kernel's VXLAN does not encrypt).
-    static func announcesFastpath(_ options: RouterOptions, password: Bool) -> Bool {
-        !options.noFastdp && (!password || !(options.trusted ?? []).isEmpty)
-    }
+    /// The flags, parsed.
+    public var settings: RouterSettings
 
     /// The capability a router announces when its CPU has AES-NI and PCLMUL.
     static let aesCapability = "aes256gcm"
 
     /// Resolves `options`. Stretching a password takes a moment and 64 MiB, once.
     public init(options: RouterOptions, environment: [String: String]) throws {
-        self.options = options
-        stateDirectory = StateDirectory(path: options.resolvedStateDir(environment: environment))
+        let settings: RouterSettings
+        do { settings = try options.settings(environment: environment) } catch { throw StateError(error.description) }
+        self.settings = settings
+        stateDirectory = StateDirectory(path: settings.stateDirectory)
         try stateDirectory.create()
         let name: PeerName
-        if let given = options.name {
-            guard let parsed = PeerName(given) else { throw StateError("--name '\(given)' is not a peer name") }
-            name = parsed
+        if let given = settings.name {
+            name = given
         } else if let data = stateDirectory.read("peer-name"),
                   let text = String(data: data, encoding: .utf8),
                   let stored = PeerName(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
@@ -39,21 +37,21 @@ public struct RouterConfiguration: Sendable {
             name = PeerName.random(using: &rng)
         }
         try stateDirectory.write("peer-name", Data("\(name)\n".utf8))
-        let nickname = options.nickname ?? ProcessInfo.processInfo.hostName
+        let nickname = settings.nickname ?? ProcessInfo.processInfo.hostName
         var mesh = MeshConfiguration(identity: PeerIdentity(name: name, nickname: nickname, uid: secureRandomUInt64()))
-        mesh.port = options.port
-        mesh.connLimit = options.connLimit
-        mesh.discovery = !options.noDiscovery
+        mesh.port = settings.port
+        mesh.connLimit = settings.connLimit
+        mesh.discovery = settings.discovery
         let password = try options.resolvedPassword(environment: environment) { path in
             do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
                 throw StateError("cannot read password file \(path)")
             }
         }
         if let password { mesh.password = try PasswordKey(password: password) }
-        mesh.capabilities = Self.announcesFastpath(options, password: password != nil) ? ["sleeve", "fastdp"] : ["sleeve"]
+        mesh.capabilities = settings.fastpathWanted(password: password != nil) ? ["sleeve", "fastdp"] : ["sleeve"]
         // The sleeve seals with AES-256-GCM towards peers that can too (docs/sleeve.md).
         if AEADKey.aes256GCMAvailable { mesh.capabilities.append(Self.aesCapability) }
         self.mesh = mesh
-        initialPeers = options.peers
+        initialPeers = settings.peers
     }
 }

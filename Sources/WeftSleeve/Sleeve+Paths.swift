@@ -1,6 +1,7 @@
 import Glibc
 import WeftCrypto
 import WeftMesh
+import WeftTypes
 
 /// Gathers frames into datagrams in the slots of one `DatagramBatch` (one open datagram per
 /// destination, source, kind and hop count), seals them and sends the batch with one system

@@ -3,6 +3,7 @@ public import Logging
 import Synchronization
 public import WeftCrypto
 public import WeftMesh
+public import WeftTypes
 
 /// The sleeve data path of one router: Ethernet frames captured from the `weft` bridge (through
 /// `vethwe-pcap`) travel in UDP datagrams to the peer behind their destination MAC, directly

@@ -1,6 +1,7 @@
 public import NIOCore
 import Synchronization
 public import WeftMesh
+public import WeftTypes
 
 /// A gossip channel whose state is a grow-only set of strings: the smallest CRDT, for testing
 /// the mesh's channel plumbing (gossip merge, unicast and broadcast routing). It records every

@@ -1,5 +1,6 @@
 public import NIOCore
 public import WeftMesh
+public import WeftTypes
 
 /// Many `MeshNode`s joined by an in-memory transport: messages queue per round and are
 /// delivered in rounds, so tests and the gossip simulation see exactly what a change costs

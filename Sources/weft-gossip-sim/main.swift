@@ -6,6 +6,7 @@
 import Foundation
 import WeftMesh
 import WeftTesting
+import WeftTypes
 
 struct Graph {
     var edges: [(Int, Int)] = []

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftAPI
 import Foundation
 
 struct Connect: ParsableCommand {
@@ -17,7 +18,7 @@ struct Connect: ParsableCommand {
     func run() throws {
         var form = peers.map { ("peer", $0) }
         if replace { form.append(("replace", "true")) }
-        _ = try APIClient.expectOK(.POST, "/connect", form: form)
+        _ = try api.expectOK(.POST, APIPath.connect, form: form)
     }
 }
 
@@ -28,7 +29,7 @@ struct Forget: ParsableCommand {
     var peers: [String]
 
     func run() throws {
-        _ = try APIClient.expectOK(.POST, "/forget", form: peers.map { ("peer", $0) })
+        _ = try api.expectOK(.POST, APIPath.forget, form: peers.map { ("peer", $0) })
     }
 }
 
@@ -47,20 +48,28 @@ struct Status: ParsableCommand {
 
     func run() throws {
         guard json else {
-            print(try APIClient.expectOK(.GET, "/status" + (part.map { "/\($0.rawValue)" } ?? "")), terminator: "")
+            print(try api.expectOK(.GET, part.map { APIPath.status($0.rawValue) } ?? APIPath.status), terminator: "")
             return
         }
-        let report = try APIClient.expectOK(.GET, "/report")
         guard let part else {
-            print(report, terminator: "")
+            print(try api.expectOK(.GET, APIPath.report), terminator: "")
             return
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any] else {
-            throw CLIError("the router sent a report that is not JSON")
+        let report = try api.report()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        switch part {
+        case .peers: data = try encoder.encode(report.peers)
+        case .connections: data = try encoder.encode(report.connections)
+        case .targets: data = try encoder.encode(report.targets)
+        case .ipam:
+            guard let ipam = report.ipam else { throw CLIError("the router reports no ipam") }
+            data = try encoder.encode(ipam)
+        case .dns:
+            guard let dns = report.dns else { throw CLIError("the router reports no dns") }
+            data = try encoder.encode(dns)
         }
-        guard let value = object[part.rawValue] else { throw CLIError("the router reports no \(part.rawValue)") }
-        let data = try JSONSerialization.data(withJSONObject: value,
-                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))
     }
 }
@@ -69,7 +78,7 @@ struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the router's full JSON report.")
 
     func run() throws {
-        print(try APIClient.expectOK(.GET, "/report"), terminator: "")
+        print(try api.expectOK(.GET, APIPath.report), terminator: "")
     }
 }
 
@@ -79,11 +88,11 @@ struct Stop: ParsableCommand {
     @OptionGroup var state: StateDirOption
 
     func run() throws {
-        guard APIClient.isRunning else {
+        guard api.isRunning else {
             FileHandle.standardError.write(Data("weft: the router is not running\n".utf8))
             return
         }
-        _ = try APIClient.expectOK(.POST, "/stop")
+        _ = try api.expectOK(.POST, APIPath.stop)
         try DaemonProcess.waitForExit(stateDir: state.path)
     }
 }
@@ -95,8 +104,8 @@ struct Reset: ParsableCommand {
     @OptionGroup var state: StateDirOption
 
     func run() throws {
-        if APIClient.isRunning {
-            print(try APIClient.expectOK(.DELETE, "/peer"), terminator: "")
+        if api.isRunning {
+            print(try api.expectOK(.DELETE, APIPath.peer), terminator: "")
             try DaemonProcess.waitForExit(stateDir: state.path)
         }
         let path = state.path
@@ -114,7 +123,7 @@ struct Version: ParsableCommand {
 
     func run() throws {
         print("weft \(Self.cli)")
-        if let router = try? APIClient.expectOK(.GET, "/version") {
+        if let router = try? api.expectOK(.GET, APIPath.version) {
             print("weftd \(router.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }

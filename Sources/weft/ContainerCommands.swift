@@ -1,5 +1,7 @@
 import ArgumentParser
+import WeftAPI
 import Foundation
+import WeftTypes
 
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +23,7 @@ struct Attach: ParsableCommand {
         var form = [("netns", netns)] + ip.map { ("ip", $0) }
         if let name { form.append(("name", name)) }
         if let id { form.append(("id", id)) }
-        print(try APIClient.expectOK(.POST, "/attach", form: form), terminator: "")
+        print(try api.expectOK(.POST, APIPath.attach, form: form), terminator: "")
     }
 }
 
@@ -32,7 +34,7 @@ struct Detach: ParsableCommand {
     var container: String
 
     func run() throws {
-        _ = try APIClient.expectOK(.POST, "/detach", form: [("netns", container)])
+        _ = try api.expectOK(.POST, APIPath.detach, form: [("netns", container)])
     }
 }
 
@@ -40,7 +42,7 @@ struct Ps: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List attached containers: ID, MAC, addresses.")
 
     func run() throws {
-        print(try APIClient.expectOK(.GET, "/ps"), terminator: "")
+        print(try api.expectOK(.GET, APIPath.ps), terminator: "")
     }
 }
 
@@ -51,7 +53,7 @@ struct Expose: ParsableCommand {
     var addresses: [String] = []
 
     func run() throws {
-        print(try APIClient.expectOK(.POST, "/expose", form: addresses.map { ("ip", $0) }), terminator: "")
+        print(try api.expectOK(.POST, APIPath.expose, form: addresses.map { ("ip", $0) }), terminator: "")
     }
 }
 
@@ -59,6 +61,6 @@ struct Hide: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Take back this host's overlay addresses.")
 
     func run() throws {
-        print(try APIClient.expectOK(.POST, "/hide"), terminator: "")
+        print(try api.expectOK(.POST, APIPath.hide), terminator: "")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftAPI
 import Foundation
 
 /// The arguments `dns-add` and `dns-remove` share (Weave's shapes): IPv4 addresses, then at
@@ -28,9 +29,7 @@ struct NameArguments: ParsableArguments {
         return (addresses, id)
     }
 
-    static func path(_ parts: String...) -> String {
-        "/name/" + parts.map(APIClient.encode).joined(separator: "/")
-    }
+    static func path(_ parts: String...) -> String { APIPath.name(parts) }
 }
 
 struct DNSAdd: ParsableCommand {
@@ -50,7 +49,7 @@ struct DNSAdd: ParsableCommand {
         }
         let form = names.fqdn.map { [("fqdn", $0)] } ?? []
         for a in addresses {
-            _ = try APIClient.expectOK(.PUT, NameArguments.path(id ?? NameArguments.externalID, a), form: form)
+            _ = try api.expectOK(.PUT, NameArguments.path(id ?? NameArguments.externalID, a), form: form)
         }
     }
 }
@@ -70,10 +69,10 @@ struct DNSRemove: ParsableCommand {
         let form = names.fqdn.map { [("fqdn", $0)] } ?? []
         let owner = id ?? NameArguments.externalID
         if addresses.isEmpty {
-            _ = try APIClient.expectOK(.DELETE, NameArguments.path(owner), form: form)
+            _ = try api.expectOK(.DELETE, NameArguments.path(owner), form: form)
         }
         for a in addresses {
-            _ = try APIClient.expectOK(.DELETE, NameArguments.path(owner, a), form: form)
+            _ = try api.expectOK(.DELETE, NameArguments.path(owner, a), form: form)
         }
     }
 }
@@ -86,15 +85,14 @@ struct DNSLookup: ParsableCommand {
     var name: String
 
     func run() throws {
-        print(try APIClient.expectOK(.GET, NameArguments.path(name)), terminator: "")
+        print(try api.expectOK(.GET, NameArguments.path(name)), terminator: "")
     }
 }
 
-/// The addresses (without prefix) of an attached container, from `weft ps`.
+/// The addresses (without prefix) of an attached container, from `GET /ps`.
 private func attachedAddresses(of id: String) throws -> [String] {
-    let lines = try APIClient.expectOK(.GET, "/ps").split(separator: "\n")
-    guard let line = lines.first(where: { $0.split(separator: " ").first.map(String.init) == id }) else {
+    guard let container = try api.containers().first(where: { $0.id == id }) else {
         throw CLIError("\(id) is not an attached container; give its addresses")
     }
-    return line.split(separator: " ").dropFirst(2).map { String($0.split(separator: "/")[0]) }
+    return container.cidrs.compactMap { $0.split(separator: "/").first.map(String.init) }
 }

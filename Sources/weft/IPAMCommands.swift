@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftAPI
 import Foundation
 
 struct RmPeer: ParsableCommand {
@@ -11,8 +12,7 @@ struct RmPeer: ParsableCommand {
 
     func run() throws {
         for peer in peers {
-            let encoded = peer.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? peer
-            print(try APIClient.expectOK(.DELETE, "/peer/\(encoded)"), terminator: "")
+            print(try api.expectOK(.DELETE, APIPath.peer(peer)), terminator: "")
         }
     }
 }
@@ -27,10 +27,9 @@ struct Prime: ParsableCommand {
     func run() throws {
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
         while true {
-            let response = try APIClient.call(.GET, "/ring")
-            if (200..<300).contains(response.status) { return }
-            let line = response.body.split(separator: "\n").first.map(String.init) ?? "HTTP \(response.status)"
-            guard response.status == 503, timeout == 0 || Date() < deadline else { throw CLIError(line) }
+            let response = try api.call(.GET, APIPath.ring)
+            if response.isSuccess { return }
+            guard response.status == 503, timeout == 0 || Date() < deadline else { throw CLIError(response.message) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftAPI
 import Foundation
 import WeftOptions
 
@@ -10,7 +11,7 @@ struct Launch: ParsableCommand {
     @OptionGroup var options: RouterOptions
 
     func run() throws {
-        if APIClient.isRunning {
+        if api.isRunning {
             let name = (try? peerName()) ?? "unknown"
             throw CLIError("a router is already running in this network namespace (peer \(name))")
         }
@@ -29,14 +30,7 @@ struct Launch: ParsableCommand {
         print(try peerName())
     }
 
-    private func peerName() throws -> String {
-        let report = try APIClient.expectOK(.GET, "/report")
-        guard let object = try? JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any],
-              let router = object["router"] as? [String: Any], let name = router["name"] as? String else {
-            throw CLIError("the router's report has no name")
-        }
-        return name
-    }
+    private func peerName() throws -> String { try api.report().router.name }
 }
 
 /// Starting `weftd` in the background and waiting for it to come up or go away.
@@ -83,7 +77,7 @@ enum DaemonProcess {
             if !process.isRunning {
                 throw CLIError(lastLine(of: logPath, from: logStart) ?? "weftd exited with status \(process.terminationStatus)")
             }
-            if APIClient.isRunning { return }
+            if api.isRunning { return }
             usleep(50_000)
         }
         throw CLIError("weftd did not answer within 60 s (see \(logPath))")
@@ -94,7 +88,7 @@ enum DaemonProcess {
         let pidText = (try? String(contentsOfFile: stateDir + "/weftd.pid", encoding: .utf8)) ?? ""
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let apiUp = APIClient.isRunning
+            let apiUp = api.isRunning
             let processUp = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)).map { kill($0, 0) == 0 } ?? false
             if !apiUp && !processUp { return }
             usleep(50_000)

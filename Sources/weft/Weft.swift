@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WeftAPI
 
 /// `weft`: the command line of a Weft router. Every command but `launch` talks to the running
 /// router through its local API; none links the router's internals.
@@ -24,10 +25,19 @@ struct Weft: ParsableCommand {
                 print(fullMessage(for: error))
                 return
             }
-            let full = (error as? CLIError)?.description ?? fullMessage(for: error)
+            let full = (error as? CLIError)?.description ?? (error as? APIClientError)?.description ?? fullMessage(for: error)
             let line = full.split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("weft: \(line.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
             Foundation.exit(1)
         }
     }
+}
+
+/// The router's API, as the CLI reaches it: in this network namespace, on loopback.
+let api = APIClient()
+
+/// An error the CLI prints as its one line on stderr before exiting with status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

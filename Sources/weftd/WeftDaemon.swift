@@ -37,7 +37,8 @@ struct WeftDaemon: AsyncParsableCommand {
 
     func run() async throws {
         setsid()  // leave the launching shell's session: a Ctrl-C there must not stop the router
-        let level = Logger.Level(rawValue: options.logLevel) ?? .info
+        let configuration = try RouterConfiguration(options: options, environment: ProcessInfo.processInfo.environment)
+        let level = Logger.Level(rawValue: configuration.settings.logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -47,7 +48,6 @@ struct WeftDaemon: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "weftd")
 
-        let configuration = try RouterConfiguration(options: options, environment: ProcessInfo.processInfo.environment)
         let state = configuration.stateDirectory
         try state.write("weftd.pid", Data("\(getpid())\n".utf8))
         defer { state.remove("weftd.pid") }

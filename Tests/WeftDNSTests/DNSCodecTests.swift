@@ -1,5 +1,6 @@
 import Testing
 import WeftDNS
+import WeftTypes
 
 @Suite struct DNSCodecTests {
     static let name = DNSName("c1.weft.local.")!

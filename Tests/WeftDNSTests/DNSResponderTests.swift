@@ -1,6 +1,7 @@
 import Testing
 import WeftDNS
 import WeftMesh
+import WeftTypes
 
 @Suite struct DNSResponderTests {
     static let responder = DNSResponder(domain: DNSName("weft.local.")!, ttl: 1, overlay: (0x0A20_0000, 1 << 20))

@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 import WeftDNS
 import WeftMesh
+import WeftTypes
 
 @Suite struct DNSStoreTests {
     static let a = PeerName(rawValue: 0xA), b = PeerName(rawValue: 0xB), c = PeerName(rawValue: 0xC)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeftIPAM
 import WeftMesh
+import WeftTypes
 
 /// Allocators joined by an in-process transport that can be partitioned: every message goes
 /// through the wire codec, gossip reaches every peer on the same side, unicasts one peer.

@@ -1,6 +1,7 @@
 import Testing
 import WeftIPAM
 import WeftMesh
+import WeftTypes
 
 @Suite struct PaxosTests {
     /// Random models: nodes start at random moments, exchange views with random neighbours

@@ -1,6 +1,7 @@
 import Testing
 import WeftIPAM
 import WeftMesh
+import WeftTypes
 
 @Suite struct RingTests {
     static func peer(_ i: Int) -> PeerName { PeerName(rawValue: UInt64(i)) }

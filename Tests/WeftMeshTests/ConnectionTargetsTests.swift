@@ -1,5 +1,6 @@
 import Testing
 import WeftMesh
+import WeftTypes
 
 @Suite struct ConnectionTargetsTests {
     static let second: UInt64 = 1_000_000_000

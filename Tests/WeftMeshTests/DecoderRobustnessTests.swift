@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 @testable import WeftMesh
+import WeftTypes
 
 /// Every decoder of network input, fed random, truncated and oversized bytes: it throws or
 /// returns, never traps, and what it accepts re-encodes to something it accepts again.

@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 import WeftMesh
 import WeftTesting
+import WeftTypes
 
 /// The channel plumbing other subsystems (IPAM, DNS) build on, over a line of peers where most
 /// pairs can only talk through others.

@@ -1,6 +1,7 @@
 import Testing
 import WeftMesh
 import WeftTesting
+import WeftTypes
 
 @Suite struct GossipConvergenceTests {
     static func name(_ i: Int) -> PeerName { PeerName(rawValue: UInt64(i)) }

@@ -1,5 +1,6 @@
 import Testing
 @testable import WeftMesh
+import WeftTypes
 
 @Suite struct RoutesTests {
     static func name(_ i: Int) -> PeerName { PeerName(rawValue: UInt64(i)) }

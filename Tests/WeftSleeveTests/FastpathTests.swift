@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 import WeftMesh
 @testable import WeftSleeve
+import WeftTypes
 
 @Suite struct FastpathTests {
     static let a = PeerName(rawValue: 0x0200_0000_000A), b = PeerName(rawValue: 0x0200_0000_000B)

@@ -2,6 +2,7 @@ import Testing
 import WeftCrypto
 import WeftMesh
 import WeftSleeve
+import WeftTypes
 
 @Suite struct SleeveFramingTests {
     /// A header survives its codec; bad versions, flags and lengths are refused.

@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// Decides the answer to one query from the record store: names in the domain and reverse
 /// names of overlay addresses are answered here, everything else is for the upstream
 /// resolvers. Pure: the server hands it the store and a rotation counter.

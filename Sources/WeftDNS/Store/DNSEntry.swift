@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// One name record: `hostname` → `address` for container `containerID`, owned by the peer
 /// that registered it (`origin`, the only peer that ever changes it). `version` orders the

@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// The records every router holds: a CRDT of `DNSEntry`s merged per key by version (tombstone
 /// on a tie), indexed by name and by address for the server. Pure: times are handed in

@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// A DNS message (RFC 1035 §4): header, questions and the three record sections. Decoding
 /// treats the bytes as hostile (every length checked, compression pointers only backwards,

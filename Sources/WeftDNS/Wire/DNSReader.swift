@@ -1,3 +1,5 @@
+import WeftTypes
+
 /// A bounds-checked cursor over a DNS message, with name decompression.
 struct DNSReader {
     let bytes: UnsafeRawBufferPointer

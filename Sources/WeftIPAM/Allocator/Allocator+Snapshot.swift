@@ -1,5 +1,6 @@
 public import Foundation
 import WeftMesh
+public import WeftTypes
 
 /// IPAM's persisted state is two files in the state directory, both JSON so an operator can
 /// read them:
@@ -152,16 +153,5 @@ public struct JournalRecord: Codable, Hashable, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return ((try? encoder.encode(self)) ?? Data()) + Data("\n".utf8)
-    }
-}
-
-extension Allocation {
-    /// Parses `a.b.c.d/n` (any address inside its subnet).
-    public init?(cidr: String) {
-        let parts = cidr.split(separator: "/")
-        guard parts.count == 2, let address = IPv4.parse(String(parts[0])), let prefix = Int(parts[1]),
-              (1...32).contains(prefix),
-              let subnet = Subnet(start: address & ~UInt32(0) << UInt32(32 - prefix), prefix: prefix) else { return nil }
-        self.init(address: address, subnet: subnet)
     }
 }

@@ -1,18 +1,5 @@
 public import WeftMesh
-
-/// One address held by a container, with the subnet it was given in (for its prefix length).
-public struct Allocation: Hashable, Sendable {
-    public var address: UInt32
-    public var subnet: Subnet
-
-    public init(address: UInt32, subnet: Subnet) {
-        self.address = address
-        self.subnet = subnet
-    }
-
-    /// As the container gets it: `10.32.0.5/12`.
-    public var cidr: String { subnet.cidr(address) }
-}
+public import WeftTypes
 
 /// The IPAM logic of one router, free of sockets, files and clocks: the ring, the agreement
 /// that first divides it, this peer's allocations per container ID, and the space requests

@@ -1,5 +1,6 @@
 public import NIOCore
 public import WeftMesh
+public import WeftTypes
 
 /// What IPAM routers say to each other on the `ipam` gossip channel.
 public enum IPAMMessage: Hashable, Sendable {

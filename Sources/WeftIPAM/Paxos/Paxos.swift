@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// A proposal number: a round, made unique by the proposer's name. Zero means "none".
 public struct ProposalID: Hashable, Sendable, Comparable {

@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// The IPAM ring: the address range `[start, end)` split into ranges, each owned by one peer.
 /// A CRDT: `merge` takes, per token, the greater entry (version, then free count, then owner),

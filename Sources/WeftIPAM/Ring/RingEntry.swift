@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// One token of the ring: the owner of the addresses from `token` up to the next token.
 /// Only the owner changes an entry, and every change raises `version`, so the higher version

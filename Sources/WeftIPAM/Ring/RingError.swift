@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// Why a ring from another peer was not merged.
 public enum RingError: Error, Equatable, CustomStringConvertible {

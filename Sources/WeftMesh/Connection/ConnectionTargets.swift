@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// The addresses this router tries to keep a connection to, and when to try each next.
 ///
 /// Direct targets come from `launch` and `connect`; discovered targets from the topology (every

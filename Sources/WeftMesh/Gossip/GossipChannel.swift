@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftTypes
 
 /// A subsystem that shares state through the mesh (IPAM, DNS; topology is built in).
 ///

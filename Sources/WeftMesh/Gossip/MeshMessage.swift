@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftTypes
 
 /// A message on an established mesh connection (inside one frame, after the handshake).
 ///

@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftTypes
 
 /// The mesh's logic without sockets or clocks: it takes events (a connection came up or went
 /// down, a message arrived, a timer fired) and returns the messages to send. The router runs it

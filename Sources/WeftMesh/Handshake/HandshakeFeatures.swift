@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftTypes
 
 /// What each side tells the other once the key exchange is done (sealed when a password is set).
 public struct HandshakeFeatures: Equatable, Sendable {

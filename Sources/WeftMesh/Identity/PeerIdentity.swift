@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// Who this router is: a stable name, a human nickname and a UID that is new on every start,
 /// so that peers can tell a restarted router from its previous incarnation.
 public struct PeerIdentity: Sendable, Hashable {

@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// Routes computed from a topology, from the point of view of one peer.
 ///
 /// Only connections that both ends report as established count (a half-reported connection may

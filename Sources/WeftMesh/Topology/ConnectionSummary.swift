@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// One connection as its owner reports it in topology gossip.
 public struct ConnectionSummary: Hashable, Sendable {
     /// The peer at the other end.

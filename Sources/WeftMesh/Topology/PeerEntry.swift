@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// What the mesh knows of one peer: its identity and the connection set it last reported.
 /// `version` grows with every change of the connection set; together with `uid` it orders
 /// reports of the same peer.

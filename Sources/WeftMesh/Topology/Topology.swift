@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// The mesh as this peer knows it: every reachable peer's latest report. A pure value: merging
 /// gossip, updating our own connections and garbage collection take no clock and do no I/O.
 ///

@@ -1,3 +1,5 @@
+public import WeftTypes
+
 /// The unit of topology gossip: one peer's report, either whole (`baseVersion == 0`) or as the
 /// changes that take it from `baseVersion` to `version`. A change of one connection therefore
 /// costs one connection's bytes on the wire, not the peer's whole connection list.

@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftTypes
 
 /// A message on the `topology` gossip channel.
 public enum TopologyMessage: Equatable, Sendable {

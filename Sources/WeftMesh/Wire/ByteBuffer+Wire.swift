@@ -1,4 +1,5 @@
 public import NIOCore
+public import WeftTypes
 
 /// Bounded readers and writers for the mesh wire formats. Every read checks the remaining length
 /// first and throws `WireError` instead of trapping; every variable length has a cap.

@@ -8,9 +8,13 @@ struct APIRequest: Sendable {
     var path: [String]
     var query: [(String, String)]
     var body: [UInt8]
+    /// The client asked for JSON (`Accept: application/json`): failures then come as
+    /// `APIErrorBody`, and `/ps` as a list of `ContainerRecord`.
+    var acceptsJSON: Bool
 
     init(head: HTTPRequestHead, body: [UInt8]) {
         method = head.method
+        acceptsJSON = head.headers["Accept"].contains { $0.contains("application/json") }
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = parts[0].split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         query = parts.count > 1 ? Self.formFields(String(parts[1])) : []
@@ -43,8 +47,8 @@ struct APIResponse: Sendable {
         APIResponse(status: status, contentType: "text/plain; charset=utf-8", body: body)
     }
 
-    static func json(_ body: String) -> APIResponse {
-        APIResponse(status: .ok, contentType: "application/json", body: body)
+    static func json(_ body: String, _ status: HTTPResponseStatus = .ok) -> APIResponse {
+        APIResponse(status: status, contentType: "application/json", body: body)
     }
 
     /// An error the CLI prints as its one line.

@@ -1,6 +1,7 @@
 import Synchronization
 import WeftNetlink
 import WeftSleeve
+import WeftTypes
 
 /// What the fast path programs: in the VXLAN device's table, a MAC → the underlay address of
 /// the peer behind it; in the bridge's table, MACs pinned to the VXLAN port (for peers the fast

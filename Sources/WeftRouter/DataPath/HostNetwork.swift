@@ -5,6 +5,7 @@ import WeftIPAM
 import WeftMesh
 import WeftNetlink
 import WeftSleeve
+import WeftTypes
 
 /// The host's side of the overlay, over rtnetlink: the bridge `weft` with the veth pair
 /// `vethwe-bridge`/`vethwe-pcap` that the sleeve captures on, and the containers plugged into

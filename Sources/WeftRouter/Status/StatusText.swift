@@ -2,6 +2,7 @@ import Foundation
 import WeftDNS
 import WeftIPAM
 import WeftMesh
+import WeftTypes
 
 /// The text of `weft status` and its sections, in the shape of `weave status`.
 enum StatusText {

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import Synchronization
 public import WeftMesh
+public import WeftTypes
 
 /// The fast path's user-space part: the kernel VXLAN device carries the frames; this probes,
 /// once a second, every neighbour that has the fast path, with frames sent through that device

@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// Which peers the fast path works with, from the probes: a peer is up while a probe from it
 /// arrived within `timeout` and that probe said it hears ours (so both directions work). Pure:

@@ -1,4 +1,5 @@
 public import WeftMesh
+public import WeftTypes
 
 /// The frame that tests a peer's fast path: sent through the VXLAN device (so it crosses the
 /// underlay exactly as container frames do, in UDP 6784) to the peer's bridge MAC, and caught

@@ -1,5 +1,6 @@
 public import NIOCore
 public import WeftMesh
+public import WeftTypes
 
 /// Which MACs sit behind which peer (its containers' and its bridge's), as each peer announces
 /// them on the `macs` gossip channel: the fast path programs its forwarding entries from it.

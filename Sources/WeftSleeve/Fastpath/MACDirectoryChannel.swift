@@ -2,6 +2,7 @@ import Foundation
 public import NIOCore
 import Synchronization
 public import WeftMesh
+public import WeftTypes
 
 /// The `macs` gossip channel: the `MACDirectory` behind a lock.
 public final class MACDirectoryChannel: GossipChannel {

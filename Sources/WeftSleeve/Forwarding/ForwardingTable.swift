@@ -1,32 +1,5 @@
 public import WeftMesh
-
-/// A 48-bit Ethernet address, in the low bits.
-public struct MAC: Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt64
-
-    public init(rawValue: UInt64) { self.rawValue = rawValue & 0xFFFF_FFFF_FFFF }
-
-    /// Reads 6 bytes at `offset`.
-    @inline(__always)
-    public init(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
-        var v: UInt64 = 0
-        for i in 0..<6 { v = v << 8 | UInt64(bytes[offset + i]) }
-        rawValue = v
-    }
-
-    /// Group bit set: broadcast or multicast.
-    public var isGroup: Bool { rawValue >> 40 & 1 == 1 }
-
-    public var bytes: [UInt8] { (0..<6).map { UInt8(truncatingIfNeeded: rawValue >> (8 * UInt64(5 - $0))) } }
-
-    public var description: String {
-        bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: ":")
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
-}
+public import WeftTypes
 
 /// Where Ethernet addresses live: behind this router's bridge (local) or behind a peer, learned
 /// from the source addresses of frames, and forgotten after `ageing` without a frame. A MAC

@@ -1,6 +1,7 @@
 import Testing
-import WeftIPAM
-import WeftMesh
+
+
+import WeftTypes
 
 @Suite struct SubnetTests {
     /// CIDRs parse only as networks, and print back the same.

@@ -1,5 +1,6 @@
 import Testing
-import WeftMesh
+
+import WeftTypes
 
 @Suite struct PeerNameTests {
     /// Names print like MAC addresses and parse back.
@@ -25,12 +26,24 @@ import WeftMesh
 
     /// Random names are locally administered unicast addresses.
     @Test func randomNames() {
-        var rng = SplitMix64(seed: 7)
+        var rng = SystemRandomNumberGenerator()
         for _ in 0..<100 {
             let n = PeerName.random(using: &rng)
             #expect(n.rawValue & 0x0200_0000_0000 != 0)
             #expect(n.rawValue & 0x0100_0000_0000 == 0)
             #expect(n.rawValue <= 0xFFFF_FFFF_FFFF)
         }
+    }
+}
+
+@Suite struct MACTests {
+    /// MACs parse in the six-group form and print back with two digits per group.
+    @Test func parsing() {
+        #expect(MAC("2:0:0:0:0:a1")?.description == "02:00:00:00:00:a1")
+        #expect(MAC("02:00:00:00:00:a1") == MAC(rawValue: 0x0200_0000_00a1))
+        #expect(MAC("02:00:00:00:00") == nil)
+        #expect(MAC("02:00:00:00:00:a1:0") == nil)
+        #expect(MAC("::1") == nil)
+        #expect(MAC("02:00:00:00:00:zz") == nil)
     }
 }

@@ -9,7 +9,8 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     public static let maxLabel = 63
     public static let root = DNSName(trustedWire: [0])
 
-    init(trustedWire: [UInt8]) { wire = trustedWire }
+    /// Wraps a wire form the caller has validated (the DNS codec).
+    package init(trustedWire: [UInt8]) { wire = trustedWire }
 
     /// Parses dotted text (`c1.weft.local.` or `c1.weft.local`); nil for an empty label, a label
     /// over 63 bytes, or a name over 255 bytes. `\.` and `\DDD` escapes are not supported.

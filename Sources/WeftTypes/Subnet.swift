@@ -1,6 +1,3 @@
-import Foundation
-import WeftMesh
-
 /// An IPv4 network in CIDR form: `address/prefix`, with `address` the network's first address.
 /// Addresses are 32-bit values in host order; the range is `[start, end)`, so `end` is one past
 /// the last address (a subnet ending at 255.255.255.255 is refused, since `end` would not fit).

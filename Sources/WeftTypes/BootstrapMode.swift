@@ -1,5 +1,3 @@
-public import WeftMesh
-
 /// How the first division of the ring is agreed (`--ipalloc-init`).
 public enum BootstrapMode: Hashable, Sendable, CustomStringConvertible {
     /// Paxos among `peers` expected peers; a decision needs a majority of them.
@@ -11,13 +9,13 @@ public enum BootstrapMode: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `consensus[=N]`, `seed=NAME,...` or `observer`. Without N, the quorum comes from
     /// the peers given at launch, counting this one (so the quorum is Weave's `(peers + 1) / 2 + 1`).
-    public static func parse(_ text: String?, initialPeers: Int) throws(IPAMError) -> BootstrapMode {
+    public static func parse(_ text: String?, initialPeers: Int) throws(ValueError) -> BootstrapMode {
         let text = text ?? "consensus"
         if text == "consensus" { return .consensus(peers: initialPeers + 1) }
         if text == "observer" { return .observer }
         if text.hasPrefix("consensus=") {
             guard let n = Int(text.dropFirst("consensus=".count)), n >= 1, n <= 10_000 else {
-                throw IPAMError(.invalid, "--ipalloc-init consensus=N needs a peer count from 1 to 10000")
+                throw ValueError("--ipalloc-init consensus=N needs a peer count from 1 to 10000")
             }
             return .consensus(peers: n)
         }
@@ -25,14 +23,15 @@ public enum BootstrapMode: Hashable, Sendable, CustomStringConvertible {
             let names = text.dropFirst("seed=".count).split(separator: ",").map(String.init)
             let peers = names.compactMap(PeerName.init)
             guard !names.isEmpty, peers.count == names.count else {
-                throw IPAMError(.invalid, "--ipalloc-init seed= needs peer names (like 00:00:00:00:00:01), comma-separated")
+                throw ValueError("--ipalloc-init seed= needs peer names (like 00:00:00:00:00:01), comma-separated")
             }
             return .seed(Array(Set(peers)).sorted())
         }
-        throw IPAMError(.invalid, "--ipalloc-init must be consensus[=N], seed=NAME,... or observer, not '\(text)'")
+        throw ValueError("--ipalloc-init must be consensus[=N], seed=NAME,... or observer, not '\(text)'")
     }
 
-    var isSeed: Bool { if case .seed = self { true } else { false } }
+    /// Whether the ring is divided among seeds.
+    public var isSeed: Bool { if case .seed = self { true } else { false } }
 
     public var description: String {
         switch self {

@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A system call that failed: which call, on what, and errno. The description is what a user
+/// or an operator sees ("setsockopt(SO_RCVBUF) on the sleeve's UDP socket: Operation not
+/// permitted").
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    /// The call and what it was attempted on.
+    public let attempted: String
+    public let errno: Int32
+
+    public init(_ attempted: String, errno: Int32) {
+        self.attempted = attempted
+        self.errno = errno
+    }
+
+    public var description: String { "\(attempted): \(String(cString: strerror(errno)))" }
+}
+
+/// Runs a system call, retrying it while it fails with EINTR; a -1 result with any other errno
+/// throws a `SystemError` naming `attempted`. Every direct system call in Weft goes through
+/// this (NIO's `System.swift` is the model). Returns the call's result.
+@discardableResult @inline(__always)
+public func syscall<Result: FixedWidthInteger>(_ attempted: @autoclosure () -> String,
+                                               _ call: () -> Result) throws(SystemError) -> Result {
+    while true {
+        let result = call()
+        if result != -1 { return result }
+        let error = Glibc.errno
+        if error == EINTR { continue }
+        throw SystemError(attempted(), errno: error)
+    }
+}
+
+/// Sets a socket option (an `Int32`, a `timeval`…) through `syscall`.
+public func setSocketOption<Value: BitwiseCopyable>(_ fd: Int32, level: Int32, name: Int32, value: Value,
+                                   _ attempted: @autoclosure () -> String) throws(SystemError) {
+    var v = value
+    try syscall(attempted()) { setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Value>.size)) }
+}

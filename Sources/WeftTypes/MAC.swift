@@ -1,0 +1,36 @@
+/// A 48-bit Ethernet address, in the low bits.
+public struct MAC: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+
+    public init(rawValue: UInt64) { self.rawValue = rawValue & 0xFFFF_FFFF_FFFF }
+
+    /// Reads 6 bytes at `offset`.
+    @inline(__always)
+    public init(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
+        var v: UInt64 = 0
+        for i in 0..<6 { v = v << 8 | UInt64(bytes[offset + i]) }
+        rawValue = v
+    }
+
+    /// Group bit set: broadcast or multicast.
+    public var isGroup: Bool { rawValue >> 40 & 1 == 1 }
+
+    public var bytes: [UInt8] { (0..<6).map { UInt8(truncatingIfNeeded: rawValue >> (8 * UInt64(5 - $0))) } }
+
+    /// Parses `aa:bb:cc:dd:ee:ff` (six groups of one or two hex digits); nil for anything else.
+    public init?(_ text: String) {
+        let groups = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard groups.count == 6 else { return nil }
+        var value: UInt64 = 0
+        for g in groups {
+            guard (1...2).contains(g.count), let byte = UInt8(g, radix: 16) else { return nil }
+            value = value << 8 | UInt64(byte)
+        }
+        rawValue = value
+    }
+
+    public var description: String {
+        bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
+    }
+}
+
