@@ -23,9 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        // C libraries, one shim each; exactly one Swift module imports each of them.
+        // C libraries, one shim each; exactly one Swift module imports each of them (CLinux:
+        // the libc and kernel declarations Swift's Glibc lacks, for WeftSystem).
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
@@ -33,7 +35,8 @@ let package = Package(
         // Plain value types every other module and the CLI share; depends on nothing.
         .target(name: "WeftTypes", swiftSettings: swiftSettings),
         // The one helper for direct system calls (EINTR, errno with what was attempted).
-        .target(name: "WeftSystem", swiftSettings: swiftSettings),
+        .systemLibrary(name: "CLinux"),
+        .target(name: "WeftSystem", dependencies: ["CLinux"], swiftSettings: swiftSettings),
         // The local API's contract: the JSON bodies, the paths, and a small blocking client.
         .target(name: "WeftAPI", dependencies: ["WeftSystem"], swiftSettings: swiftSettings),
         .target(name: "WeftCrypto", dependencies: ["CSodium"], swiftSettings: swiftSettings),
@@ -68,12 +71,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "WeftNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
+        .target(name: "WeftNetlink", dependencies: ["CMnl", "WeftSystem"], swiftSettings: swiftSettings),
         .target(
-            name: "WeftSleeve",
+            name: "WeftDataPath",
             dependencies: [
-                "CPcap", "WeftTypes", "WeftMesh", "WeftCrypto",
+                "CPcap", "WeftTypes", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftNetlink",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,13 +90,14 @@ let package = Package(
         .target(
             name: "WeftRouter",
             dependencies: [
-                "WeftTypes", "WeftAPI", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftSleeve",
+                "WeftTypes", "WeftAPI", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftDataPath",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -124,7 +130,7 @@ let package = Package(
         ),
         .target(
             name: "WeftMeshFuzzing",
-            dependencies: ["WeftTypes", "WeftMesh", "WeftIPAM", "WeftDNS", "WeftSleeve", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["WeftTypes", "WeftMesh", "WeftIPAM", "WeftDNS", "WeftDataPath", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -143,8 +149,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "WeftSleeveTests",
-            dependencies: ["WeftSleeve", "WeftTypes", "WeftMesh", "WeftCrypto"],
+            name: "WeftDataPathTests",
+            dependencies: ["WeftDataPath", "WeftTypes", "WeftMesh", "WeftCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -155,6 +161,14 @@ let package = Package(
         .testTarget(name: "WeftTypesTests", dependencies: ["WeftTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "WeftOptionsTests", dependencies: ["WeftOptions", "WeftTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "WeftAPITests", dependencies: ["WeftAPI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WeftRouterTests",
+            dependencies: [
+                "WeftRouter", "WeftAPI", "WeftOptions", "WeftDataPath", "WeftMesh", "WeftTypes",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WeftCryptoTests",
             dependencies: ["WeftCrypto"],

@@ -152,6 +152,7 @@ public struct AEADKey: Sendable, Equatable {
     public func seal(_ plaintext: [UInt8], counter: UInt64) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: plaintext.count + Self.overhead)
         let n = plaintext.withUnsafeBytes { p in
+            // The buffer is sized for the sealed text: sealing cannot refuse it.
             out.withUnsafeMutableBytes { o in (try? seal(p, counter: counter, into: o)) ?? 0 }
         }
         return Array(out.prefix(n))

@@ -9,21 +9,19 @@ public import WeftTypes
 /// `dns` gossip channel, this peer's own records persisted (so a restart re-announces them),
 /// and the responder the server asks.
 public final class DNSService: GossipChannel {
-    public let name = "dns"
-
-    /// Gossips messages. Must not call back into the mesh synchronously (the mesh calls this
-    /// channel under its lock).
-    public typealias Transport = @Sendable (_ messages: [ByteBuffer]) -> Void
+    /// The channel's name on the wire.
+    public static let channel = "dns"
+    public var name: String { Self.channel }
 
     public let responder: DNSResponder
     private let store: Mutex<DNSStore>
     private let rotation = Atomic<Int>(0)
-    private let transport: Transport
+    private let sender: GossipSender
     private let save: @Sendable (Data) throws -> Void
     private let logger: Logger
 
     /// `saved` is what `save` wrote last time (nil: nothing); throws when it is damaged.
-    public init(me: PeerName, responder: DNSResponder, grace: Double, saved: Data?, transport: @escaping Transport,
+    public init(me: PeerName, responder: DNSResponder, grace: Double, saved: Data?, sender: GossipSender,
                 save: @escaping @Sendable (Data) throws -> Void, logger: Logger) throws {
         var store = DNSStore(me: me, grace: grace)
         if let saved {
@@ -34,7 +32,7 @@ public final class DNSService: GossipChannel {
         }
         self.store = Mutex(store)
         self.responder = responder
-        self.transport = transport
+        self.sender = sender
         self.save = save
         self.logger = logger
     }
@@ -91,7 +89,7 @@ public final class DNSService: GossipChannel {
     /// Expires records every few seconds until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(5))
+            try? await Task.sleep(for: .seconds(5))  // throws only when cancelled: the loop ends
             let dropped = store.withLock { $0.expire(now: Self.now()) }
             if dropped > 0 { logger.info("DNS: dropped \(dropped) records of departed peers and old tombstones") }
         }
@@ -124,7 +122,7 @@ public final class DNSService: GossipChannel {
     /// Gossips changes of this peer's records and saves them.
     private func publish(_ changed: [DNSEntry]) {
         guard !changed.isEmpty else { return }
-        transport(DNSGossip.encode(changed))
+        for message in DNSGossip.encode(changed) { sender.gossip(message) }
         let own = store.withLock { $0.own }.map(SavedEntry.init)
         do {
             let encoder = JSONEncoder()

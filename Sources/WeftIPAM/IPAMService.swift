@@ -10,11 +10,9 @@ public import WeftTypes
 /// Requests that cannot complete yet (no agreement, space asked for) wait for the next change
 /// or tick, up to a deadline, instead of holding a thread.
 public final class IPAMService: GossipChannel {
-    public let name = "ipam"
-
-    /// Sends messages: `to == nil` gossips. Must not call back into the mesh synchronously
-    /// (the mesh calls this channel under its lock).
-    public typealias Transport = @Sendable (_ sends: [(to: PeerName?, payload: ByteBuffer)]) -> Void
+    /// The channel's name on the wire.
+    public static let channel = "ipam"
+    public var name: String { Self.channel }
     /// Where IPAM's state goes (see `IPAMSnapshot` for the two files and why).
     public struct Storage: Sendable {
         /// Atomically and durably replaces the snapshot.
@@ -51,13 +49,14 @@ public final class IPAMService: GossipChannel {
     /// Lines in the journal file; held while writing, so writes land in order and a request
     /// that finds it free knows its own change is on disk once it has written.
     private let journalLines = Mutex<Int>(0)
-    private let transport: Transport
+    private let sender: GossipSender
     private let storage: Storage
     private let logger: Logger
 
-    public init(allocator: Allocator, transport: @escaping Transport, storage: Storage, logger: Logger) {
+    /// `sender` is the `ipam` channel's (`Mesh.sender(channel: IPAMService.channel)`).
+    public init(allocator: Allocator, sender: GossipSender, storage: Storage, logger: Logger) {
         state = Mutex(State(core: allocator, wasReady: allocator.isReady))
-        self.transport = transport
+        self.sender = sender
         self.storage = storage
         self.logger = logger
     }
@@ -73,8 +72,10 @@ public final class IPAMService: GossipChannel {
     /// Ticks until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {
+            // Throws only when cancelled, which the loop's condition sees next.
             try? await Task.sleep(for: .milliseconds(500))
             apply { s in s.core.tick(now: Self.now()) }
+            // A failure is logged by persist and retried at the next tick (a snapshot stays due).
             try? persist()
             notify()
         }
@@ -151,6 +152,7 @@ public final class IPAMService: GossipChannel {
             return heir
         }
         guard let heir else { return nil }
+        // A failure is logged by persist; the hand-off goes on (the heir holds the space now).
         try? persist()
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -178,8 +180,16 @@ public final class IPAMService: GossipChannel {
             let (snapshot, records) = state.withLock { s -> (Data?, [JournalRecord]) in
                 defer { s.core.journal.removeAll() }
                 if s.core.needsSnapshot || lines + s.core.journal.count > Self.journalLimit {
-                    s.core.needsSnapshot = false
-                    return (try? s.core.snapshot(), [])
+                    do {
+                        let snapshot = try s.core.snapshot()
+                        s.core.needsSnapshot = false
+                        return (snapshot, [])
+                    } catch {
+                        // Keep the journal lines and the snapshot due: nothing is lost.
+                        logger.error("IPAM: cannot encode a snapshot: \(error)")
+                        s.core.needsSnapshot = true
+                        return (nil, s.core.journal)
+                    }
                 }
                 return (nil, s.core.journal)
             }
@@ -288,7 +298,9 @@ public final class IPAMService: GossipChannel {
 
     private func send(_ sends: [Allocator.Send]) {
         guard !sends.isEmpty else { return }
-        transport(sends.map { ($0.to, $0.message.encode()) })
+        for send in sends {
+            if let to = send.to { sender.unicast(send.message.encode(), to: to) } else { sender.gossip(send.message.encode()) }
+        }
     }
 
     /// Waits for the generation to move past `generation` (a change, or the next tick).

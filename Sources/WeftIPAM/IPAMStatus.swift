@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// IPAM at one moment, for `weft status ipam` and the report.

@@ -77,17 +77,29 @@ public struct MeshNeighbour: Sendable {
     public var keys: SessionKeys?
     /// What it supports (`sleeve`, `fastdp`).
     public var capabilities: [String]
+
+    public init(name: PeerName, host: String, keys: SessionKeys? = nil, capabilities: [String]) {
+        self.name = name
+        self.host = host
+        self.keys = keys
+        self.capabilities = capabilities
+    }
 }
 
-extension Mesh {
-    /// The neighbours with an established connection, and the current routes, read together.
-    public func dataPathView() -> (neighbours: [MeshNeighbour], routes: Routes) {
-        state.withLock { s in
-            let neighbours = s.live.map { name, live in
-                MeshNeighbour(name: name, host: PeerAddress(live.summary.address, defaultPort: configuration.port)?.host ?? live.summary.address,
-                              keys: live.connection.keys, capabilities: live.connection.remote.capabilities)
-            }
-            return (neighbours, s.node.currentRoutes())
-        }
+/// The mesh as a topology observer gets it after each change.
+public struct MeshView: Sendable {
+    /// Every peer with a unicast route (this router excluded).
+    public var reachable: Set<PeerName>
+    /// Every known peer's nickname (this router's included).
+    public var nicknames: [PeerName: String]
+    /// The neighbours with an established connection.
+    public var neighbours: [MeshNeighbour]
+    public var routes: Routes
+
+    public init(reachable: Set<PeerName>, nicknames: [PeerName: String], neighbours: [MeshNeighbour], routes: Routes) {
+        self.reachable = reachable
+        self.nicknames = nicknames
+        self.neighbours = neighbours
+        self.routes = routes
     }
 }

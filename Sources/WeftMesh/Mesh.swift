@@ -35,12 +35,16 @@ public struct MeshConfiguration: Sendable {
 ///
 /// All mesh state sits behind one lock; connection handlers call in from their event loops and
 /// every send is queued on its channel while the lock is held, so messages to one peer leave in
-/// the order they were decided.
+/// the order they were decided. Nothing outside the mesh ever runs under that lock but the
+/// gossip channels' merge calls; what channels send goes through their `GossipSender`, and
+/// topology observers get their `MeshView` on an event loop, in the order of the changes.
 public final class Mesh: Sendable {
     public let configuration: MeshConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
     let state: Mutex<State>
+    /// Where topology observers run, one change after the other.
+    private let observerLoop: any EventLoop
 
     struct Live {
         var connection: EstablishedConnection
@@ -59,13 +63,14 @@ public final class Mesh: Sendable {
         var server: (any Channel)?
         var timers: [RepeatedTask] = []
         var stopped = false
-        var onTopologyChange: [@Sendable () -> Void] = []
+        var observers: [@Sendable (MeshView) -> Void] = []
     }
 
     public init(configuration: MeshConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        observerLoop = group.next()
         let seed = secureRandomUInt64()
         state = Mutex(State(node: MeshNode(identity: configuration.identity, seed: seed),
                             accepts: TokenBucket(capacity: 20, refillNanos: 50_000_000, now: Self.now()),
@@ -126,6 +131,7 @@ public final class Mesh: Sendable {
             s.timers.forEach { $0.cancel() }
             return (s.server, s.live.values.map(\.connection))
         }
+        // Closing fails only for what is closed already.
         try? await server?.close()
         for c in connections { try? await c.channel.close() }
     }
@@ -211,6 +217,18 @@ public final class Mesh: Sendable {
         state.withLock { $0.node.register(channel) }
     }
 
+    /// The sender of the channel `name`: its sends run on one event loop of the mesh's, in the
+    /// order they were made and never under the mesh's lock, so a channel may send from inside
+    /// a merge without deadlocking.
+    public func sender(channel name: String) -> GossipSender {
+        let loop = group.next()
+        return GossipSender(
+            channel: name,
+            gossip: { [self] payload in loop.execute { self.gossip(channel: name, payload: payload) } },
+            unicast: { [self] peer, payload in loop.execute { self.unicast(channel: name, to: peer, payload: payload) } },
+            broadcast: { [self] payload in loop.execute { self.broadcast(channel: name, payload: payload) } })
+    }
+
     /// Gossips `payload` on `channel` to a random subset of neighbours.
     public func gossip(channel: String, payload: ByteBuffer) {
         withNode { $0.gossip(channel: channel, payload: payload) }
@@ -233,25 +251,39 @@ public final class Mesh: Sendable {
         withNode { $0.broadcast(channel: channel, payload: payload) }
     }
 
-    /// Calls `action` (on some event-loop thread) after every topology change.
-    public func onTopologyChange(_ action: @escaping @Sendable () -> Void) {
-        state.withLock { $0.onTopologyChange.append(action) }
+    /// Calls `observer` with the mesh as it is after every topology change, on one event loop,
+    /// change after change (never two at once, never an older view after a newer one).
+    public func onTopologyChange(_ observer: @escaping @Sendable (MeshView) -> Void) {
+        state.withLock { $0.observers.append(observer) }
+    }
+
+    /// The mesh now: reachable peers, nicknames, neighbours, routes.
+    public func view() -> MeshView { state.withLock { makeView(&$0) } }
+
+    private func makeView(_ s: inout State) -> MeshView {
+        let routes = s.node.currentRoutes()
+        let neighbours = s.live.map { name, live in
+            MeshNeighbour(name: name, host: PeerAddress(live.summary.address, defaultPort: configuration.port)?.host ?? live.summary.address,
+                          keys: live.connection.keys, capabilities: live.connection.remote.capabilities)
+        }
+        let nicknames = Dictionary(s.node.topology.peers.values.map { ($0.name, $0.nickname) }, uniquingKeysWith: { a, _ in a })
+        return MeshView(reachable: Set(routes.unicast.keys), nicknames: nicknames, neighbours: neighbours, routes: routes)
     }
 
     // MARK: driving the node
 
     /// Runs an event against the node and carries out what it asks, under the lock.
     private func withNode(_ event: (inout MeshNode) -> MeshNode.Output) {
-        let callbacks: [@Sendable () -> Void] = state.withLock { s in
+        state.withLock { s in
             let out = event(&s.node)
-            return apply(out, to: &s)
+            apply(out, to: &s)
         }
-        callbacks.forEach { $0() }
     }
 
-    /// Sends what `out` asks, schedules a flush, refreshes discovery; returns the topology
-    /// callbacks to run once the lock is released.
-    private func apply(_ out: MeshNode.Output, to s: inout State) -> [@Sendable () -> Void] {
+    /// Sends what `out` asks, schedules a flush, refreshes discovery, and after a topology
+    /// change queues the observers with the new view (on their loop: they run after the lock
+    /// is released, in the order of the changes).
+    private func apply(_ out: MeshNode.Output, to s: inout State) {
         for (to, message) in out.sends { s.live[to]?.connection.send(message) }
         for reason in out.rejected {
             MeshMetrics.rejected("gossip")
@@ -261,16 +293,18 @@ public final class Mesh: Sendable {
         if out.flushNeeded && !s.flushScheduled && !s.stopped {
             s.flushScheduled = true
             group.next().scheduleTask(in: configuration.flushDelay) { [self] in
-                let callbacks = self.state.withLock { s in
+                self.state.withLock { s in
                     s.flushScheduled = false
-                    return self.apply(s.node.flush(), to: &s)
+                    self.apply(s.node.flush(), to: &s)
                 }
-                callbacks.forEach { $0() }
             }
         }
-        guard out.topologyChanged else { return [] }
+        guard out.topologyChanged else { return }
         if configuration.discovery { refreshDiscovery(&s) }
-        return s.onTopologyChange
+        guard !s.observers.isEmpty, !s.stopped else { return }
+        let view = makeView(&s)
+        let observers = s.observers
+        observerLoop.execute { for observer in observers { observer(view) } }
     }
 
     /// Every known peer we are not connected to becomes a target at the addresses its
@@ -300,7 +334,7 @@ extension Mesh: PeerConnectionDelegate {
         let remote = connection.remote
         var refusal: HandshakeFailure?
         var replaced: EstablishedConnection?
-        let callbacks: [@Sendable () -> Void] = state.withLock { s in
+        state.withLock { s in
             s.pending[connection.origin.remoteAddress] = nil
             if let existing = s.live[remote.name] {
                 // Two connections join the same pair: both ends keep the one with the lower
@@ -323,12 +357,11 @@ extension Mesh: PeerConnectionDelegate {
                     s.targets.connected(target, peer: remote.name, now: Self.now())
                 }
             }
-            guard refusal == nil else { return [] }
+            guard refusal == nil else { return }
             let summary = ConnectionSummary(remote: remote.name, address: connection.origin.remoteAddress,
                                             outbound: connection.origin.outbound, established: true)
             s.live[remote.name] = Live(connection: connection, summary: summary)
-            let out = s.node.connectionUp(summary, remoteUID: remote.uid)
-            return apply(out, to: &s)
+            apply(s.node.connectionUp(summary, remoteUID: remote.uid), to: &s)
         }
         if let refusal {
             if refusal != .duplicate { MeshMetrics.handshakeFailed(refusal) }
@@ -340,7 +373,6 @@ extension Mesh: PeerConnectionDelegate {
         let direction = connection.origin.outbound ? "outbound" : "inbound"
         let encryption = connection.keys == nil ? "unencrypted" : "encrypted"
         logger.info("connected to \(remote.name)(\(remote.nickname)) at \(connection.origin.remoteAddress) (\(direction), \(encryption))")
-        callbacks.forEach { $0() }
         return nil
     }
 
@@ -370,16 +402,15 @@ extension Mesh: PeerConnectionDelegate {
     func closed(_ connection: EstablishedConnection, reason: String) {
         let name = connection.remote.name
         var current = false
-        let callbacks: [@Sendable () -> Void] = state.withLock { s in
-            guard s.live[name]?.connection === connection else { return [] }
+        state.withLock { s in
+            guard s.live[name]?.connection === connection else { return }
             current = true
             s.live[name] = nil
             if let target = connection.origin.target {
                 s.targets.disconnected(target, reason: reason, now: Self.now(), rng: &s.rng)
             }
-            return apply(s.node.connectionDown(name), to: &s)
+            apply(s.node.connectionDown(name), to: &s)
         }
         if current { logger.info("lost \(name)(\(connection.remote.nickname)): \(reason)") }
-        callbacks.forEach { $0() }
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import WeftDNS
 import WeftIPAM
 import WeftMesh
-import WeftSleeve
+import WeftDataPath
 import WeftTypes
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import CMnl
 import Glibc
+import WeftSystem
 
 /// A network namespace, held open by its file descriptor.
 ///
@@ -26,9 +27,9 @@ public final class NetworkNamespace: Sendable {
         } else {
             path = "/run/netns/\(spec)"
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw NetlinkError(operation: "open network namespace \(path)", errno: errno) }
-        descriptor = fd
+        do { descriptor = try syscall("open") { open(path, O_RDONLY | O_CLOEXEC) } } catch {
+            throw NetlinkError(operation: "open network namespace \(path)", errno: error.errno)
+        }
         self.spec = spec
     }
 
@@ -45,10 +46,11 @@ public final class NetworkNamespace: Sendable {
         let thread = Thread {
             // This thread exists only to enter the namespace and open the socket there.
             let outcome: Result<RouteSocket, NetlinkError>
-            if weft_enter_network_namespace(fd) != 0 {
-                outcome = .failure(NetlinkError(operation: "enter network namespace", errno: errno))
-            } else {
+            do throws(SystemError) {
+                try enterNetworkNamespace(fd)
                 outcome = Result { () throws(NetlinkError) in try RouteSocket() }
+            } catch {
+                outcome = .failure(NetlinkError(operation: "enter network namespace", errno: error.errno))
             }
             result.withLock { $0 = outcome }
             done.signal()

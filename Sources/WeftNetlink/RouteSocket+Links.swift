@@ -1,4 +1,5 @@
 import CMnl
+import WeftSystem
 import Glibc
 
 /// Links and addresses: what the bridge, the veth pairs and `attach` need.
@@ -79,8 +80,8 @@ extension RouteSocket {
     /// hands pcap frames with unfinished checksums (and, through segmentation offload, frames
     /// far above the MTU), which the far end would drop.
     public func disableTxChecksum(_ name: String) throws(NetlinkError) {
-        guard weft_ethtool_set(ioctlSocket, name, UInt32(ETHTOOL_STXCSUM), 0) == 0 else {
-            throw NetlinkError(operation: "turn off TX checksum offload on \(name)", errno: errno)
+        do { try setEthtoolValue(ioctlSocket, interface: name, command: ethtoolSetTxChecksum, value: 0) } catch {
+            throw NetlinkError(operation: "turn off TX checksum offload on \(name)", errno: error.errno)
         }
     }
 

@@ -3,8 +3,9 @@ import Foundation
 public import WeftTypes
 
 /// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
-/// refused before anything starts) and hands them to `weftd`, which parses them again. Only
-/// declarations live here: neither executable sees the other's internals.
+/// refused before anything starts) and hands them to `weftd`, which parses them again; both
+/// turn them into `RouterSettings` with `settings(environment:)`, the only place a flag's text
+/// is read.
 public struct RouterOptions: ParsableArguments, Sendable {
     @Option(help: "Peer name (48 bits, written like a MAC address); default: persisted in the state directory.")
     public var name: String?

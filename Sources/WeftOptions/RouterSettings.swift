@@ -64,10 +64,4 @@ public struct RouterSettings: Sendable, Equatable {
         self.logLevel = logLevel
         self.peers = peers
     }
-
-    /// Whether the router runs the fast path: unless `--no-fastdp`; with a password only for
-    /// trusted subnets (the kernel's VXLAN does not encrypt, docs/fastpath.md).
-    public func fastpathWanted(password: Bool) -> Bool {
-        fastdp && (!password || !trustedSubnets.isEmpty)
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import WeftAPI
+import WeftTypes
 
 /// The container calls: `/attach`, `/detach`, `/ps`, `/expose`, `/hide`.
 extension Router {
@@ -15,7 +16,7 @@ extension Router {
                 if let name = request.values("name").first, dns != nil, fqdn(name) == nil {
                     throw APIFailure(.badRequest, "'\(name)' is not a host name")
                 }
-                let c = try await host.attach(netns: netns, addresses: request.values("ip"), id: request.values("id").first,
+                let c = try await containers.attach(netns: netns, addresses: request.values("ip"), id: request.values("id").first,
                                               hostname: request.values("name").first)
                 registerName(of: c)
                 announceMACs()
@@ -24,25 +25,32 @@ extension Router {
                 guard let key = request.values("netns").first ?? request.values("id").first else {
                     throw APIFailure(.badRequest, "detach needs a network namespace or a container ID")
                 }
-                let c = try host.detach(key)
+                let c = try containers.detach(key)
                 dns?.remove(containerID: c.id)
                 announceMACs()
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.GET, ["ps"]) where request.acceptsJSON:
-                return .json(Self.encodeJSON(host.list().map {
+                return .json(Self.encodeJSON(containers.list().map {
                     ContainerRecord(id: $0.id, netns: $0.netns, hostname: $0.hostname, mac: $0.mac, cidrs: $0.cidrs)
                 }))
             case (.GET, ["ps"]):
-                return .text(host.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())
+                return .text(containers.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())
             case (.POST, ["expose"]):
-                return .text(try await host.expose(addresses: request.values("ip")).joined(separator: "\n") + "\n")
+                return .text(try await containers.expose(addresses: request.values("ip")).joined(separator: "\n") + "\n")
             case (.POST, ["hide"]):
-                return .text(host.hide().map { $0 + "\n" }.joined())
+                return .text(containers.hide().map { $0 + "\n" }.joined())
             default:
                 return nil
             }
         } catch {
             return .error(error.description, error.status)
         }
+    }
+}
+
+extension Router {
+    /// Announces the MACs of this host's containers (the data path adds its bridge's).
+    func announceMACs() {
+        dataPath.announce(containerMACs: Set(containers.list().compactMap { MAC($0.mac) }))
     }
 }

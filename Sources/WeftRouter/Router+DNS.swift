@@ -15,8 +15,7 @@ extension Router {
     /// How long the records of an unreachable peer are kept (it may come back).
     static let dnsGrace: Double = 600
 
-    static func makeDNS(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
-                        logger: Logger) throws -> DNSService? {
+    static func makeDNS(configuration: RouterConfiguration, mesh: Mesh, logger: Logger) throws -> DNSService? {
         guard let settings = configuration.settings.dns else { return nil }
         let overlay = configuration.settings.ipamRange.map { (start: $0.start, size: $0.size) }
         let responder = DNSResponder(domain: settings.domain, ttl: settings.ttl, overlay: overlay)
@@ -25,9 +24,7 @@ extension Router {
             return try DNSService(
                 me: configuration.mesh.identity.name, responder: responder, grace: dnsGrace,
                 saved: state.read(dnsStateFile),
-                transport: { messages in
-                    loop.execute { for m in messages { mesh.gossip(channel: "dns", payload: m) } }
-                },
+                sender: mesh.sender(channel: DNSService.channel),
                 save: { data in try state.write(dnsStateFile, data) }, logger: logger)
         } catch {
             throw StateError("\(error) (\(state.url(dnsStateFile).path)); fix or delete it")
@@ -37,13 +34,14 @@ extension Router {
     /// The upstream resolvers of the resolv.conf at `path` (read once, at launch), the DNS
     /// address itself left out.
     static func upstreamServers(resolvConf path: String) -> [SocketAddress] {
+        // No readable resolv.conf: no upstream, which startDNS logs as a warning.
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return UpstreamResolver.servers(resolvConf: text).filter { $0.ipAddress != IPv4.format(HostNetwork.dnsAddress) }
+        return UpstreamResolver.servers(resolvConf: text).filter { $0.ipAddress != IPv4.format(Router.dnsAddress) }
     }
 
     /// Starts the server on the DNS address, forwarding to the resolvers of `--resolv-conf`.
     func startDNS(_ dns: DNSService, group: any EventLoopGroup) async throws -> DNSServer {
-        let own = IPv4.format(HostNetwork.dnsAddress)
+        let own = IPv4.format(Router.dnsAddress)
         let servers = dnsUpstream
         if servers.isEmpty {
             logger.warning("DNS: no upstream resolvers in \(configuration.settings.dns?.resolvConf ?? ""); names outside the domain fail")
@@ -81,7 +79,7 @@ extension Router {
     func dnsReport() -> RouterReport.DNS? {
         guard let dns else { return nil }
         return RouterReport.DNS(
-            domain: dns.responder.domain.description, address: IPv4.format(HostNetwork.dnsAddress), ttl: dns.responder.ttl,
+            domain: dns.responder.domain.description, address: IPv4.format(Router.dnsAddress), ttl: dns.responder.ttl,
             upstream: dnsUpstream.compactMap(\.ipAddress),
             entries: dns.entries.map {
                 .init(hostname: $0.hostname.description, address: IPv4.format($0.address), origin: "\($0.origin)",
@@ -106,7 +104,7 @@ extension Router {
         case (.PUT, 3):
             guard let address = IPv4.parse(path[2]) else { return .error("'\(path[2])' is not an IPv4 address") }
             let given = request.values("fqdn").first ?? ""
-            let text = given.isEmpty ? (host.list().first { $0.id == path[1] }?.hostname ?? "") : given
+            let text = given.isEmpty ? (containers.list().first { $0.id == path[1] }?.hostname ?? "") : given
             guard !text.isEmpty else { return .error("give the name (-h FQDN): \(path[1]) is not a container with a name") }
             guard let name = fqdn(text) else { return .error("'\(text)' is not a domain name") }
             dns.add(hostname: name, address: address, containerID: path[1])

@@ -14,8 +14,7 @@ extension Router {
     static let ipamStateFile = "ipam.json"
     static let ipamJournalFile = "ipam.journal"
 
-    static func makeIPAM(configuration: RouterConfiguration, mesh: Mesh, loop: any EventLoop,
-                         logger: Logger) throws -> IPAMService? {
+    static func makeIPAM(configuration: RouterConfiguration, mesh: Mesh, logger: Logger) throws -> IPAMService? {
         guard let range = configuration.settings.ipamRange else {
             logger.info("IPAM off (--ipalloc-range is empty)")
             return nil
@@ -31,37 +30,25 @@ extension Router {
             } catch where error.kind == .conflict {
                 // Another peer's or another range's state: keep it aside, start afresh.
                 let aside = ipamStateFile + ".old"
+                // No older copy aside is the usual case.
                 try? FileManager.default.removeItem(at: state.url(aside))
-                try? FileManager.default.moveItem(at: state.url(ipamStateFile), to: state.url(aside))
+                do { try FileManager.default.moveItem(at: state.url(ipamStateFile), to: state.url(aside)) } catch {
+                    logger.warning("IPAM: cannot move \(ipamStateFile) aside: \(error); it will be replaced")
+                }
                 state.remove(ipamJournalFile)
                 logger.warning("IPAM: \(error); moved it to \(aside) and starting afresh")
             } catch {
                 throw StateError("\(error) (\(state.url(ipamStateFile).path)); fix or delete it")
             }
         }
-        let transport: IPAMService.Transport = { sends in
-            loop.execute {
-                for (to, payload) in sends {
-                    if let to {
-                        mesh.unicast(channel: "ipam", to: to, payload: payload)
-                    } else {
-                        mesh.gossip(channel: "ipam", payload: payload)
-                    }
-                }
-            }
-        }
         let storage = IPAMService.Storage(
             replaceSnapshot: { data in try state.write(ipamStateFile, data) },
             appendJournal: { data in try state.append(ipamJournalFile, data) },
             clearJournal: { try state.write(ipamJournalFile, Data()) })
-        return IPAMService(allocator: allocator, transport: transport, storage: storage, logger: logger)
+        return IPAMService(allocator: allocator, sender: mesh.sender(channel: IPAMService.channel), storage: storage,
+                           logger: logger)
     }
 
-    /// Passes reachability and nicknames from the topology to IPAM.
-    static func tell(_ ipam: IPAMService, about status: MeshStatus) {
-        let nicknames = Dictionary(uniqueKeysWithValues: status.peers.map { ($0.name, $0.nickname) })
-        ipam.updatePeers(reachable: Set(status.unicast.keys), nicknames: nicknames)
-    }
 
     /// Answers the IPAM calls; nil for any other call.
     func handleIPAM(_ request: APIRequest) async -> APIResponse? {

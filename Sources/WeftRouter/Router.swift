@@ -4,11 +4,12 @@ import Metrics
 import NIOCore
 import NIOPosix
 public import Prometheus
+import ServiceLifecycle
 import WeftAPI
+import WeftDataPath
 import WeftDNS
 import WeftIPAM
 import WeftMesh
-import WeftSleeve
 import WeftTypes
 
 /// A Weft router: the mesh, and the local HTTP API in front of it. `run()` starts both and
@@ -27,125 +28,93 @@ public final class Router: Sendable {
     let dns: DNSService?
     /// The resolvers names outside the DNS domain go to.
     let dnsUpstream: [SocketAddress]
-    /// The bridge, the capture pair and the attached containers.
-    let host: HostNetwork
-    /// The sleeve data path.
-    let sleeve: Sleeve
-    /// The fast path's probing, unless `--no-fastdp` or a password.
-    let fastpath: Fastpath?
-    /// Which MACs are behind which peer (the `macs` channel).
-    let macDirectory: MACDirectoryChannel
+    /// Both data paths and the host plumbing (the bridge, the VXLAN device).
+    let dataPath: any DataPlane
+    /// The attached containers.
+    let containers: ContainerRegistry
     private let stopPromise: EventLoopPromise<Void>
     private let registry: PrometheusCollectorRegistry?
 
     /// `registry` is the Prometheus registry swift-metrics was bootstrapped with (nil in tests).
-    /// Throws when the persisted IPAM state cannot be read (it is never silently dropped).
-    public init(configuration: RouterConfiguration, logger: Logger, registry: PrometheusCollectorRegistry?) throws {
+    /// Sets up the bridge, the sleeve and the fast path. Throws when persisted state cannot be
+    /// read (it is never silently dropped) or the kernel refuses the data path.
+    public convenience init(configuration: RouterConfiguration, logger: Logger, registry: PrometheusCollectorRegistry?) throws {
+        let settings = configuration.settings
+        try self.init(configuration: configuration, logger: logger, registry: registry) { macs in
+            try DataPath(configuration: .init(me: configuration.mesh.identity.name, port: configuration.mesh.port,
+                                              mtu: settings.mtu, sealed: configuration.mesh.password != nil,
+                                              trusted: settings.trustedSubnets, fastdp: settings.fastdp,
+                                              aes: configuration.mesh.capabilities.contains(DataPath.aesCapability),
+                                              serviceAddress: settings.dns == nil ? nil : Self.dnsAddress),
+                         logger: logger, macs: macs)
+        }
+    }
+
+    /// A router over the data path `makeDataPath` makes (handed the sender of the `macs`
+    /// channel): the real one, or an in-memory one in tests.
+    init(configuration: RouterConfiguration, logger: Logger, registry: PrometheusCollectorRegistry?,
+         makeDataPath: (GossipSender) throws -> any DataPlane) throws {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         mesh = Mesh(configuration: configuration.mesh, group: group, logger: logger)
         stopPromise = group.next().makePromise()
-        ipam = try Self.makeIPAM(configuration: configuration, mesh: mesh, loop: group.next(), logger: logger)
-        if let ipam {
-            mesh.register(ipam)
-            mesh.onTopologyChange { [mesh] in Self.tell(ipam, about: mesh.status()) }
-            Self.tell(ipam, about: mesh.status())
-        }
-        dns = try Self.makeDNS(configuration: configuration, mesh: mesh, loop: group.next(), logger: logger)
+        ipam = try Self.makeIPAM(configuration: configuration, mesh: mesh, logger: logger)
+        dns = try Self.makeDNS(configuration: configuration, mesh: mesh, logger: logger)
         dnsUpstream = dns == nil ? [] : Self.upstreamServers(resolvConf: configuration.settings.dns?.resolvConf ?? "")
-        if let dns {
-            mesh.register(dns)
-            mesh.onTopologyChange { [mesh] in dns.updatePeers(reachable: Set(mesh.status().unicast.keys)) }
+        do { dataPath = try makeDataPath(mesh.sender(channel: MACDirectoryChannel.channel)) } catch { throw StateError("\(error)") }
+        containers = try ContainerRegistry(dataPath: dataPath, dnsDomain: dns?.responder.domain.description,
+                                           stateDirectory: configuration.stateDirectory, ipam: ipam, logger: logger)
+        let channels: [(any GossipChannel)?] = [ipam, dns, dataPath.macDirectory]
+        channels.compactMap { $0 }.forEach(mesh.register)
+        let observe: @Sendable (MeshView) -> Void = { [ipam, dns, dataPath] view in
+            ipam?.updatePeers(reachable: view.reachable, nicknames: view.nicknames)
+            dns?.updatePeers(reachable: view.reachable)
+            dataPath.update(neighbours: view.neighbours, routes: view.routes)
         }
-        host = try HostNetwork(mtu: configuration.settings.mtu, bridgeMAC: MAC.bridge(of: configuration.mesh.identity.name).bytes,
-                               dnsDomain: dns?.responder.domain.description,
-                               stateDirectory: configuration.stateDirectory, ipam: ipam)
-        try host.setUp()
-        do {
-            sleeve = try Sleeve(configuration: .init(me: configuration.mesh.identity.name, port: configuration.mesh.port,
-                                                     interface: HostNetwork.capturePort, mtu: configuration.settings.mtu,
-                                                     sealed: configuration.mesh.password != nil,
-                                                     trusted: configuration.settings.trustedSubnets.map { ($0.start, UInt64($0.start) + $0.size) }),
-                                logger: logger)
-        } catch { throw StateError("\(error)") }
-        macDirectory = Self.makeMACDirectory(configuration: configuration, mesh: mesh, loop: group.next())
-        mesh.register(macDirectory)
-        if Self.fastpathWanted(configuration) {
-            try host.setUpFastpath()
-            do {
-                fastpath = try Fastpath(me: configuration.mesh.identity.name, bridge: HostNetwork.bridge,
-                                        mtu: configuration.settings.mtu, logger: logger)
-            } catch { throw StateError("\(error)") }
-        } else {
-            host.removeFastpath()
-            fastpath = nil
-        }
-        let aes = configuration.mesh.capabilities.contains(RouterConfiguration.aesCapability)
-        mesh.onTopologyChange { [mesh, sleeve, port = configuration.mesh.port] in Self.tell(sleeve, about: mesh, port: port, aes: aes) }
+        mesh.onTopologyChange(observe)
+        observe(mesh.view())
     }
 
-    /// Passes the neighbours (underlay address, session keys) and routes to the sleeve. The UDP
-    /// keys are AES-256-GCM towards neighbours that, like this router (`aes`), have AES-NI.
-    static func tell(_ sleeve: Sleeve, about mesh: Mesh, port: Int, aes: Bool) {
-        let view = mesh.dataPathView()
-        var neighbours: [PeerName: Sleeve.Neighbour] = [:]
-        for n in view.neighbours {
-            guard let address = IPv4.parse(n.host) else { continue }
-            let both = aes && n.capabilities.contains(RouterConfiguration.aesCapability)
-            neighbours[n.name] = Sleeve.Neighbour(address: address, port: port, keys: both ? n.keys?.withUDPCipher(.aes256GCM) : n.keys)
-        }
-        sleeve.update(neighbours: neighbours, routes: view.routes)
-    }
+    /// Where containers find the embedded DNS: 169.254.53.53 on the bridge (the data path's
+    /// service address). A link-local address outside every overlay range, the same on every
+    /// host; each container reaches its own host's bridge directly, so no ARP for it ever
+    /// crosses the overlay (where every host's bridge would answer).
+    static let dnsAddress: UInt32 = HostBridge.defaultServiceAddress
 
-    /// Starts the mesh and the API, waits for a stop request, and shuts both down.
-    public func run() async throws {
+    /// Runs the router until a stop is requested (`POST /stop`, `DELETE /peer`, `requestStop()`,
+    /// or, with `handlingSignals`, SIGTERM or SIGINT): the data path, the mesh, IPAM, DNS and
+    /// the API as services of one group (RouterServices.swift says in which order they start
+    /// and stop). Throws what made a service fail (the API port taken, DNS refused).
+    public func run(handlingSignals: Bool = true) async throws {
         if configuration.mesh.password == nil {
             logger.warning("no password: mesh traffic is NOT encrypted (set --password or WEFT_PASSWORD)")
         }
+        // Before the mesh connects, so every new neighbour's first state already holds the
+        // ring and this host's MACs.
         ipam?.start()
-        sleeve.start()
-        fastpath?.start()
+        dataPath.start()
         announceMACs()
-        let heartbeats = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [self] _ in
-            sleeve.tick()
-            fastpathTick()
+        var services: [any Service] = [DataPathService(dataPath: dataPath, loop: group.next()),
+                                       MeshService(mesh: mesh, initialPeers: configuration.initialPeers)]
+        if let ipam { services.append(IPAMTicks(ipam: ipam, logger: logger)) }
+        if let dns { services.append(DNSServing(router: self, dns: dns)) }
+        services.append(APIService(router: self))
+        services.append(StopRequest(stopped: stopPromise.futureResult) { [self] in requestStop() })
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [],
+            logger: logger))
+        defer { logger.info("stopped") }
+        do { try await serviceGroup.run() } catch {
+            try? await group.shutdownGracefully()
+            throw error
         }
-        try await mesh.start(initialPeers: configuration.initialPeers)
-        let api: any Channel
-        do {
-            api = try await APIServer.bind(host: configuration.apiHost, port: configuration.apiPort, group: group) {
-                [self] request in await self.handle(request)
-            }
-        } catch {
-            await mesh.shutdown()
-            throw StateError("cannot listen on \(configuration.apiHost):\(configuration.apiPort): \(error)")
-        }
-        logger.info("API on \(configuration.apiHost):\(configuration.apiPort)")
-        var dnsServer: DNSServer? = nil
-        if let dns {
-            do { dnsServer = try await startDNS(dns, group: group) } catch {
-                try? await api.close()
-                await mesh.shutdown()
-                throw error
-            }
-            // A restart announces the names of the containers still attached.
-            for c in host.list() { registerName(of: c) }
-        }
-        let ipamTask = ipam.map { ipam in Task { await ipam.run() } }
-        let dnsTask = dns.map { dns in Task { await dns.run() } }
-        try? await stopPromise.futureResult.get()
-        logger.info("stopping")
-        ipamTask?.cancel()
-        dnsTask?.cancel()
-        await dnsServer?.stop()
-        try? ipam?.persist()
-        heartbeats.cancel()
-        sleeve.stop()
-        fastpath?.stop()
-        try? await api.close()
-        await mesh.shutdown()
+        // The event loops go last: every service has stopped using them.
         try? await group.shutdownGracefully()
     }
 
@@ -174,9 +143,7 @@ public final class Router: Sendable {
         case (.GET, ["status", "peers"]):
             return .text(StatusText.peers(mesh.status()))
         case (.GET, ["status", "connections"]):
-            let up = fastpath?.up ?? []
-            return .text(StatusText.connections(mesh.status(), direct: sleeve.directPaths(), fastdp: up,
-                                                sleeveReasons: sleeveReasons(up: up)))
+            return .text(StatusText.connections(mesh.status(), dataPath: dataPath.status()))
         case (.GET, ["status", "targets"]):
             return .text(StatusText.targets(mesh.status()))
         case (.GET, ["report"]):
@@ -201,8 +168,7 @@ public final class Router: Sendable {
         case (.DELETE, ["peer"]):
             // Leaving for good: IPAM hands its space to a live peer first.
             let heir = await ipam?.handOff(timeout: .seconds(5))
-            fastpath?.stop()  // its capture is on a device tearDown removes
-            host.tearDown()
+            dataPath.tearDown(containerLinks: containers.removeAll().map(\.hostLink))
             requestStop()
             return .text(heir.map { "handed IPAM space to \($0)\n" } ?? "")
         default:
@@ -216,8 +182,9 @@ public final class Router: Sendable {
         let trusted = configuration.settings.trustedSubnets.map(\.description)
         sections.append(("sleeve", [("MTU", "\(configuration.settings.mtu)"),
                                     ("TrustedSubnets", trusted.isEmpty ? "none" : trusted.joined(separator: ","))]))
-        sections.append(("fastdp", [("Status", fastpath == nil ? "off" : "on (\(fastpath?.up.count ?? 0) peers)"),
-                                    ("Device", fastpath == nil ? "none" : Fastpath.device)]))
+        let path = dataPath.status()
+        sections.append(("fastdp", [("Status", path.fastpath ? "on (\(path.fastdp.count) peers)" : "off"),
+                                    ("Device", path.fastpath ? Fastpath.device : "none")]))
         if let ipam = ipam?.status() {
             sections.append(("ipam", [("Status", ipam.state), ("Range", ipam.range), ("Allocated", "\(ipam.allocated)")]))
         }
@@ -230,10 +197,8 @@ public final class Router: Sendable {
     }
 
     func report() -> String {
-        let up = fastpath?.up ?? []
-        return Self.encodeJSON(RouterReport(mesh.status(), ipam: ipam?.status(), direct: sleeve.directPaths(),
-                                            pathMTUs: sleeve.pathMTUs(), fastdp: up, sleeveReasons: sleeveReasons(up: up),
-                                            dns: dnsReport(), version: Self.version))
+        Self.encodeJSON(RouterReport(mesh.status(), ipam: ipam?.status(), dataPath: dataPath.status(), dns: dnsReport(),
+                                     version: Self.version))
     }
 
     /// Pretty, key-sorted JSON and a newline, as every JSON answer is written.
@@ -260,10 +225,10 @@ public final class Router: Sendable {
             Gauge(label: "weft_ipam_owned").record(ipam.owners.first { $0.name == s.identity.name }?.owned ?? 0)
         }
         if let dns { Gauge(label: "weft_dns_entries").record(dns.entries.count) }
-        Gauge(label: "weft_fastdp_peers").record(fastpath?.up.count ?? 0)
+        Gauge(label: "weft_fastdp_peers").record(dataPath.status().fastdp.count)
         var text = registry?.emitToString() ?? ""
         var typed = Set<String>()
-        for (name, labels, value) in sleeve.counters.snapshot {
+        for (name, labels, value) in dataPath.counters {
             if typed.insert(name).inserted { text += "# TYPE \(name) counter\n" }
             let l = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
             text += "\(name)\(l) \(value)\n"

@@ -1,5 +1,6 @@
 import Foundation
 import WeftCrypto
+import WeftDataPath
 public import WeftMesh
 public import WeftOptions
 import WeftTypes
@@ -14,9 +15,6 @@ public struct RouterConfiguration: Sendable {
     public var apiPort = 6784
     /// The flags, parsed.
     public var settings: RouterSettings
-
-    /// The capability a router announces when its CPU has AES-NI and PCLMUL.
-    static let aesCapability = "aes256gcm"
 
     /// Resolves `options`. Stretching a password takes a moment and 64 MiB, once.
     public init(options: RouterOptions, environment: [String: String]) throws {
@@ -48,9 +46,11 @@ public struct RouterConfiguration: Sendable {
             }
         }
         if let password { mesh.password = try PasswordKey(password: password) }
-        mesh.capabilities = settings.fastpathWanted(password: password != nil) ? ["sleeve", "fastdp"] : ["sleeve"]
+        let fastpath = DataPath.Configuration.runsFastpath(fastdp: settings.fastdp, sealed: password != nil,
+                                                           trusted: settings.trustedSubnets)
+        mesh.capabilities = fastpath ? ["sleeve", FastpathPlan.capability] : ["sleeve"]
         // The sleeve seals with AES-256-GCM towards peers that can too (docs/sleeve.md).
-        if AEADKey.aes256GCMAvailable { mesh.capabilities.append(Self.aesCapability) }
+        if AEADKey.aes256GCMAvailable { mesh.capabilities.append(DataPath.aesCapability) }
         self.mesh = mesh
         initialPeers = settings.peers
     }

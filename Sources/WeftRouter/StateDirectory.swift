@@ -1,9 +1,10 @@
 public import Foundation
+import WeftSystem
 
 /// The router's state directory (`--state-dir`, env `WEFT_STATE_DIR`): the persisted peer name,
-/// the pid file, and later the IPAM ring and allocations. Files are replaced atomically (write a
-/// temporary file, fsync it, rename it over the old one, fsync the directory), so a crash leaves
-/// either the old or the new content, never a torn one.
+/// the pid file, the IPAM ring and allocations, the DNS records and the attached containers.
+/// Files are replaced atomically (write a temporary file, fsync it, rename it over the old one,
+/// fsync the directory), so a crash leaves either the old or the new content, never a torn one.
 public struct StateDirectory: Sendable {
     public let path: String
 
@@ -24,38 +25,51 @@ public struct StateDirectory: Sendable {
     public func write(_ name: String, _ data: Data) throws {
         let target = url(name).path
         let temp = target + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateError("cannot write \(temp): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard writeAll(fd, data), fsync(fd) == 0 else { throw StateError("cannot write \(temp): \(String(cString: strerror(errno)))") }
-        guard rename(temp, target) == 0 else { throw StateError("cannot replace \(target): \(String(cString: strerror(errno)))") }
-        let dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 { fsync(dir); close(dir) }
+        do {
+            let fd = try syscall("open \(temp)") { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+            defer { close(fd) }
+            try writeAll(fd, data, to: temp)
+            try syscall("fsync \(temp)") { fsync(fd) }
+            try syscall("rename \(temp) to \(target)") { rename(temp, target) }
+            // The rename is durable once the directory is synced too.
+            let dir = try syscall("open \(path)") { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            defer { close(dir) }
+            try syscall("fsync \(path)") { fsync(dir) }
+        } catch {
+            throw StateError("cannot write \(target): \(error)")
+        }
     }
 
     /// Appends `data` to `name` (created if missing) and syncs it to disk before returning.
     public func append(_ name: String, _ data: Data) throws {
         let target = url(name).path
-        let fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StateError("cannot append to \(target): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard writeAll(fd, data), fdatasync(fd) == 0 else {
-            throw StateError("cannot append to \(target): \(String(cString: strerror(errno)))")
+        do {
+            let fd = try syscall("open \(target)") { open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
+            defer { close(fd) }
+            try writeAll(fd, data, to: target)
+            try syscall("fdatasync \(target)") { fdatasync(fd) }
+        } catch {
+            throw StateError("cannot append to \(target): \(error)")
         }
     }
 
-    private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
-        data.withUnsafeBytes { buf -> Bool in
+    private func writeAll(_ fd: Int32, _ data: Data, to path: String) throws(SystemError) {
+        let result = data.withUnsafeBytes { buf -> Result<Void, SystemError> in
+            guard let base = buf.baseAddress else { return .success(()) }
             var offset = 0
             while offset < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                offset += n
+                do throws(SystemError) {
+                    offset += try syscall("write \(path)") { Foundation.write(fd, base + offset, buf.count - offset) }
+                } catch {
+                    return .failure(error)
+                }
             }
-            return true
+            return .success(())
         }
+        try result.get()
     }
 
+    /// Removes `name`; one that does not exist is already what the caller wants.
     public func remove(_ name: String) { try? FileManager.default.removeItem(atPath: url(name).path) }
 }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// A system call that failed: which call, on what, and errno. The description is what a user
@@ -21,7 +21,7 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
 /// Runs a system call, retrying it while it fails with EINTR; a -1 result with any other errno
 /// throws a `SystemError` naming `attempted`. Every direct system call in Weft goes through
 /// this (NIO's `System.swift` is the model). Returns the call's result.
-@discardableResult @inline(__always)
+@discardableResult @inlinable
 public func syscall<Result: FixedWidthInteger>(_ attempted: @autoclosure () -> String,
                                                _ call: () -> Result) throws(SystemError) -> Result {
     while true {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import Metrics
@@ -53,15 +52,6 @@ struct WeftDaemon: AsyncParsableCommand {
         defer { state.remove("weftd.pid") }
 
         let router = try Router(configuration: configuration, logger: logger, registry: registry)
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { router.requestStop() }
-            source.resume()
-            sources.append(source)
-        }
-        try await router.run()
-        sources.forEach { $0.cancel() }
+        try await router.run()  // until `weft stop`, `weft reset`, SIGTERM or SIGINT
     }
 }

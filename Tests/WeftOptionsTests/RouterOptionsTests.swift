@@ -44,12 +44,4 @@ import WeftTypes
             #expect(RouterOptions.message(for: error).contains(flag))
         }
     }
-
-    /// With a password the fast path runs only for trusted subnets.
-    @Test func fastpathWanted() throws {
-        #expect(try Self.settings([]).fastpathWanted(password: false))
-        #expect(try !Self.settings([]).fastpathWanted(password: true))
-        #expect(try Self.settings(["--trusted-subnets", "198.18.0.0/24"]).fastpathWanted(password: true))
-        #expect(try !Self.settings(["--no-fastdp"]).fastpathWanted(password: false))
-    }
 }

@@ -43,7 +43,7 @@ public final class DNSServer: Sendable {
                 }
                 .bind(host: host, port: port).get()
         } catch {
-            try? await udp.close()
+            try? await udp.close()  // the bind error is what the caller needs; this one adds nothing
             throw error
         }
         return DNSServer(udp: udp, tcp: tcp, upstream: upstream)
@@ -56,6 +56,7 @@ public final class DNSServer: Sendable {
     }
 
     public func stop() async {
+        // Closing fails only for a channel closed already.
         try? await udp.close()
         try? await tcp.close()
         await upstream.close()
@@ -112,6 +113,7 @@ struct DNSQueryCore: Sendable {
                 forwarded.increment()
                 return answer
             }
+            // An upstream answer too big and not even DNS: SERVFAIL below, counted.
             if let message = try? DNSMessage(decoding: answer) {
                 forwarded.increment()
                 return message.encoded(limit: limit)

@@ -23,6 +23,7 @@ public final class UpstreamResolver: Sendable {
         text.split(whereSeparator: \.isNewline).compactMap { line in
             let words = line.split(whereSeparator: \.isWhitespace)
             guard words.count >= 2, words[0] == "nameserver" else { return nil }
+            // An IPv6 or malformed nameserver line: not a server this resolver can use.
             return try? SocketAddress(ipAddress: String(words[1]), port: 53)
         }.filter { $0.protocol == .inet }
     }
@@ -54,7 +55,7 @@ public final class UpstreamResolver: Sendable {
     }
 
     public func close() async {
-        try? await channel.close()
+        try? await channel.close()  // fails only when closed already
     }
 
     /// The upstream answer to `query` (a whole message, its ID as the client sent it), or nil
@@ -90,6 +91,7 @@ public final class UpstreamResolver: Sendable {
         let timer = loop.scheduleTask(in: timeout) { [self] in
             if let p = pending.withLock({ $0.removeValue(forKey: id) }) { p.promise.fail(ChannelError.connectTimeout(timeout)) }
         }
+        // A timeout or a refusal: no answer, which the server turns into a counted SERVFAIL.
         guard let answer = try? await promise.futureResult.get() else { return nil }
         timer.cancel()
         var bytes = Array(answer.readableBytesView)
@@ -125,6 +127,7 @@ public final class UpstreamResolver: Sendable {
             .connect(to: server)
         connected.whenFailure { promise.fail($0) }
         let timer = loop.scheduleTask(in: timeout) { promise.fail(ChannelError.connectTimeout(self.timeout)) }
+        // As over UDP: no answer becomes a counted SERVFAIL.
         let answer = try? await promise.futureResult.get()
         timer.cancel()
         if let channel = try? await connected.get() { try? await channel.close() }

@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// One name record: `hostname` → `address` for container `containerID`, owned by the peer

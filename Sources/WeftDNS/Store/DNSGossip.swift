@@ -1,6 +1,6 @@
 public import NIOCore
 public import WeftMesh
-public import WeftTypes
+import WeftTypes
 
 /// The `dns` gossip channel's message: a list of records. Each record is its origin (6 bytes),
 /// version (8), flags (1: bit 0 tombstone), address (4), container ID (16-bit length string)

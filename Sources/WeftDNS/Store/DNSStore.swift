@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// The records every router holds: a CRDT of `DNSEntry`s merged per key by version (tombstone

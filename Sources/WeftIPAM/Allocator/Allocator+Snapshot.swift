@@ -1,6 +1,6 @@
 public import Foundation
 import WeftMesh
-public import WeftTypes
+import WeftTypes
 
 /// IPAM's persisted state is two files in the state directory, both JSON so an operator can
 /// read them:

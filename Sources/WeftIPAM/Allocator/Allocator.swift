@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// The IPAM logic of one router, free of sockets, files and clocks: the ring, the agreement

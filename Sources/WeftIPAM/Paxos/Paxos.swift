@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// A proposal number: a round, made unique by the proposer's name. Zero means "none".

@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// The IPAM ring: the address range `[start, end)` split into ranges, each owned by one peer.

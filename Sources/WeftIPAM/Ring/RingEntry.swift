@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// One token of the ring: the owner of the addresses from `token` up to the next token.

@@ -276,6 +276,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         sendCounter += 1
         let ok = payload.withUnsafeReadableBytes { plain in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedLength) { dst in
+                // A refusal (never, with the buffer sized for it) closes the connection below.
                 (try? key.seal(plain, counter: counter, into: dst)) ?? 0
             } == sealedLength
         }
@@ -297,6 +298,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         var opened = false
         _ = frame.withUnsafeReadableBytes { sealed in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: max(1, sealed.count)) { dst in
+                // Not authentic: the caller drops, counts and closes.
                 guard let n = try? key.open(sealed, counter: counter, into: dst) else { return 0 }
                 opened = true
                 return n

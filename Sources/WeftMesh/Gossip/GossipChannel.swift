@@ -6,7 +6,8 @@ public import WeftTypes
 /// Each channel's state merges: `mergeGossip` folds in what a neighbour sent and returns only
 /// what was new, which the mesh gossips onward; `completeState` is sent whole every 30 s and to
 /// every new neighbour. Unicast and broadcast messages are routed through peers by the mesh.
-/// The mesh calls these methods one at a time (under its lock); they must not call back into it.
+/// The mesh calls these methods one at a time (under its lock); a channel sends through the
+/// `GossipSender` the mesh gave it, which never runs inside these calls.
 public protocol GossipChannel: AnyObject, Sendable {
     /// The channel's name on the wire (at most 64 bytes).
     var name: String { get }

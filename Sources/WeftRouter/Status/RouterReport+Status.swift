@@ -1,4 +1,5 @@
 import WeftAPI
+import WeftDataPath
 import WeftIPAM
 import WeftMesh
 import WeftTypes
@@ -6,8 +7,7 @@ import WeftTypes
 /// The report the router serves, built from the mesh's status and the services' (the types
 /// are the API contract's, in WeftAPI).
 extension RouterReport {
-    init(_ s: MeshStatus, ipam: IPAMStatus?, direct: [PeerName: Bool], pathMTUs: [PeerName: Int], fastdp: Set<PeerName>,
-         sleeveReasons: [PeerName: String], dns: DNS?, version: String) {
+    init(_ s: MeshStatus, ipam: IPAMStatus?, dataPath path: DataPathStatus, dns: DNS?, version: String) {
         let router = Router(
             name: "\(s.identity.name)", nickname: s.identity.nickname, uid: String(s.identity.uid),
             version: s.version, protocol: "weft", protocolMinVersion: s.protocolRange.lowerBound,
@@ -21,11 +21,11 @@ extension RouterReport {
                  })
         }
         let connections = s.connections.map { c in
-            let onFastpath = c.peer.map(fastdp.contains) == true
+            let onFastpath = c.peer.map(path.fastdp.contains) == true
             return Connection(peer: c.peer.map { "\($0)" }, nickname: c.nickname, address: c.address, outbound: c.outbound,
                               state: c.state, datapath: onFastpath ? "fastdp" : "sleeve",
-                              datapathReason: onFastpath || c.state != "established" ? nil : c.peer.flatMap { sleeveReasons[$0] },
-                              direct: c.peer.flatMap { direct[$0] }, pathMTU: c.peer.flatMap { pathMTUs[$0] },
+                              datapathReason: onFastpath || c.state != "established" ? nil : c.peer.flatMap { path.sleeveReasons[$0] },
+                              direct: c.peer.flatMap { path.direct[$0] }, pathMTU: c.peer.flatMap { path.pathMTUs[$0] },
                               encrypted: c.encrypted, info: c.info)
         }
         let targets = s.targets.map { t in

@@ -1,4 +1,5 @@
 import Foundation
+import WeftDataPath
 import WeftDNS
 import WeftIPAM
 import WeftMesh
@@ -43,15 +44,14 @@ enum StatusText {
 
     /// `weft status connections`: one line per connection; an established one says its data
     /// path and, on the sleeve, why not the fast path.
-    static func connections(_ s: MeshStatus, direct: [PeerName: Bool], fastdp: Set<PeerName>,
-                            sleeveReasons: [PeerName: String]) -> String {
+    static func connections(_ s: MeshStatus, dataPath: DataPathStatus) -> String {
         s.connections.map { c in
             var line = "\(c.outbound ? "->" : "<-") \(column(c.address, 22)) \(column(c.state, 11))"
             if c.state == "established" {
-                let path = c.peer.map(fastdp.contains) == true ? "fastdp"
-                    : c.peer.flatMap { direct[$0] } == true ? "sleeve" : "sleeve(relay)"
+                let path = c.peer.map(dataPath.fastdp.contains) == true ? "fastdp"
+                    : c.peer.flatMap { dataPath.direct[$0] } == true ? "sleeve" : "sleeve(relay)"
                 line += " \(c.encrypted ? "encrypted  " : "unencrypted") \(column(path, 13)) \(c.peer.map { "\($0)" } ?? "")(\(c.nickname ?? ""))"
-                if path != "fastdp", let why = c.peer.flatMap({ sleeveReasons[$0] }) { line += "  (\(why))" }
+                if path != "fastdp", let why = c.peer.flatMap({ dataPath.sleeveReasons[$0] }) { line += "  (\(why))" }
             } else if let info = c.info {
                 line += " \(info)"
             }
@@ -82,7 +82,7 @@ enum StatusText {
 
     /// `weft status dns`: one line per record, like Weave's.
     static func dns(_ entries: [DNSEntry], domain: String) -> String {
-        var lines = ["Domain: \(domain)  Address: \(IPv4.format(HostNetwork.dnsAddress)):53  Entries: \(entries.count)"]
+        var lines = ["Domain: \(domain)  Address: \(IPv4.format(Router.dnsAddress)):53  Entries: \(entries.count)"]
         for e in entries {
             lines.append("\(column(e.hostname.description, 30)) \(column(IPv4.format(e.address), 15)) "
                          + "\(column(e.containerID, 20)) \(e.origin)")

@@ -1,7 +1,7 @@
 import Testing
 import WeftCrypto
 import WeftMesh
-import WeftSleeve
+import WeftDataPath
 import WeftTypes
 
 @Suite struct SleeveFramingTests {

@@ -1,4 +1,5 @@
 import Foundation
+import WeftTypes
 
 /// A container plugged into the `weft` bridge by `weft attach`, as `containers.json` keeps it.
 struct AttachedContainer: Codable, Equatable, Sendable {
@@ -13,11 +14,11 @@ struct AttachedContainer: Codable, Equatable, Sendable {
 
     /// A stable, locally administered unicast MAC for a container ID (FNV-1a of the ID): a
     /// container attached again keeps its MAC, so peers' forwarding tables stay right.
-    static func mac(for id: String) -> [UInt8] {
+    static func mac(for id: String) -> MAC {
         let h = fnv1a(id)
         var bytes = (0..<6).map { UInt8(truncatingIfNeeded: h >> (8 * UInt64($0))) }
         bytes[0] = bytes[0] & 0xFC | 0x02
-        return bytes
+        return MAC(rawValue: bytes.reduce(0) { $0 << 8 | UInt64($1) })
     }
 
     /// `vethwepl` and seven hex digits of the ID's hash: within the 15-byte limit of link names.
@@ -28,5 +29,4 @@ struct AttachedContainer: Codable, Equatable, Sendable {
     static func fnv1a(_ s: String) -> UInt64 {
         s.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
-
 }

@@ -1,4 +1,4 @@
-public import WeftMesh
+import WeftMesh
 public import WeftTypes
 
 /// The header of every sleeve datagram on UDP 6783 (30 bytes, big-endian):

@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 import WeftMesh
-@testable import WeftSleeve
+@testable import WeftDataPath
 import WeftTypes
 
 @Suite struct FastpathTests {

@@ -1,4 +1,3 @@
-public import WeftMesh
 public import WeftTypes
 
 /// Which peers the fast path works with, from the probes: a peer is up while a probe from it

@@ -6,21 +6,23 @@ public import WeftTypes
 
 /// The `macs` gossip channel: the `MACDirectory` behind a lock.
 public final class MACDirectoryChannel: GossipChannel {
-    public let name = "macs"
+    /// The channel's name on the wire.
+    public static let channel = "macs"
+    public var name: String { Self.channel }
     private let directory: Mutex<MACDirectory>
-    private let transport: @Sendable (ByteBuffer) -> Void
+    private let sender: GossipSender
 
-    /// `transport` gossips a message (and must not call back into the mesh synchronously).
-    public init(me: PeerName, transport: @escaping @Sendable (ByteBuffer) -> Void) {
+    /// `sender` is the `macs` channel's (`Mesh.sender(channel: MACDirectoryChannel.channel)`).
+    public init(me: PeerName, sender: GossipSender) {
         directory = Mutex(MACDirectory(me: me))
-        self.transport = transport
+        self.sender = sender
     }
 
     /// Announces this peer's MACs (when they changed).
     public func setLocal(_ macs: Set<MAC>) {
         let me = directory.withLock { $0.me }
         guard let entry = directory.withLock({ $0.setLocal(macs, now: Self.now()) }) else { return }
-        transport(MACDirectory.encode([me: entry]))
+        sender.gossip(MACDirectory.encode([me: entry]))
     }
 
     /// The MACs and the version of every peer's entry.
@@ -38,7 +40,7 @@ public final class MACDirectoryChannel: GossipChannel {
     public func mergeGossip(_ payload: ByteBuffer, from sender: PeerName) throws -> ByteBuffer? {
         let incoming = try MACDirectory.decode(payload)
         let (new, correction) = directory.withLock { $0.merge(incoming) }
-        if let correction { transport(MACDirectory.encode([directory.withLock { $0.me }: correction])) }
+        if let correction { self.sender.gossip(MACDirectory.encode([directory.withLock { $0.me }: correction])) }
         guard !new.isEmpty else { return nil }
         return MACDirectory.encode(new)
     }

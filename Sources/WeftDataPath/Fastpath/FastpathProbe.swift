@@ -1,4 +1,3 @@
-public import WeftMesh
 public import WeftTypes
 
 /// The frame that tests a peer's fast path: sent through the VXLAN device (so it crosses the

@@ -1,7 +1,6 @@
 import Foundation
 public import Logging
 import Synchronization
-public import WeftMesh
 public import WeftTypes
 
 /// The fast path's user-space part: the kernel VXLAN device carries the frames; this probes,

@@ -138,7 +138,10 @@ public final class Sleeve: Sendable {
         capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
         injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64,
                                   filter: PcapHandle.injectOnly)
-        injector.bypassQueueing()
+        do { try injector.bypassQueueing() } catch {
+            // Frames then pass the veth's queueing discipline: slower, still delivered.
+            logger.warning("sleeve: \(error)")
+        }
         state = Mutex(State())
     }
 

@@ -1,4 +1,3 @@
-public import WeftMesh
 public import WeftTypes
 
 /// Where Ethernet addresses live: behind this router's bridge (local) or behind a peer, learned

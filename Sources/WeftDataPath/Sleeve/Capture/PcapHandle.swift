@@ -1,5 +1,6 @@
 import CPcap
 import Glibc
+import WeftSystem
 
 /// A libpcap handle on one interface, in immediate mode with a large ring buffer.
 ///
@@ -23,6 +24,7 @@ final class PcapHandle: @unchecked Sendable {
         guard let h = pcap_create(interface, &errbuf) else {
             throw SleeveError("pcap on \(interface): \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
         }
+        // These fail only on an activated handle, and this one is not activated yet.
         pcap_set_snaplen(h, snaplen)
         pcap_set_promisc(h, etherType == nil ? 1 : 0)
         pcap_set_immediate_mode(h, 1)
@@ -92,21 +94,17 @@ final class PcapHandle: @unchecked Sendable {
         let fd = pcap_fileno(handle)
         var sent = 0
         while sent < batch.count {
-            let n = sendmmsg(fd, batch.headers + sent, UInt32(batch.count - sent), 0)
-            if n < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            sent += Int(n)
+            // A refusal (the link went down) drops the rest of this batch; the caller counts it.
+            guard let n = try? sendMessages(fd, batch.headers + sent, count: batch.count - sent, "sendmmsg"), n > 0 else { break }
+            sent += n
         }
         return sent
     }
 
     /// Lets frames skip the interface's queueing discipline (they go straight to the veth).
-    func bypassQueueing() {
-        var on: Int32 = 1
-        _ = setsockopt(pcap_fileno(handle), 263 /* SOL_PACKET */, 20 /* PACKET_QDISC_BYPASS */, &on,
-                       socklen_t(MemoryLayout<Int32>.size))
+    func bypassQueueing() throws(SystemError) {
+        try setSocketOption(pcap_fileno(handle), level: SOL_PACKET, name: LinuxSocketOption.packetQdiscBypass, value: Int32(1),
+                            "setsockopt(PACKET_QDISC_BYPASS)")
     }
 
     /// Makes a running `dispatch` return.
@@ -119,14 +117,14 @@ final class FrameBatch {
     let capacity: Int
     private(set) var count = 0
     let iovecs: UnsafeMutablePointer<iovec>
-    let headers: UnsafeMutablePointer<weft_mmsghdr>
+    let headers: UnsafeMutablePointer<MultiMessageHeader>
 
     init(capacity: Int) {
         self.capacity = capacity
         iovecs = .allocate(capacity: capacity)
         headers = .allocate(capacity: capacity)
         for i in 0..<capacity {
-            var h = weft_mmsghdr()
+            var h = MultiMessageHeader()
             h.msg_hdr.msg_iov = iovecs + i
             h.msg_hdr.msg_iovlen = 1
             headers[i] = h

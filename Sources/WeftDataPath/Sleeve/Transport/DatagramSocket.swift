@@ -1,5 +1,5 @@
-import CPcap
 import Glibc
+import WeftSystem
 
 /// A UDP socket with batched I/O (`recvmmsg`, `sendmmsg`) for the sleeve's threads.
 ///
@@ -12,25 +12,28 @@ final class DatagramSocket: @unchecked Sendable {
 
     /// Binds UDP `port` on every address; kernel buffers of `bufferSize` bytes each way.
     init(port: Int, bufferSize: Int32 = 4 << 20) throws(SleeveError) {
-        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw SleeveError("UDP socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1, size = bufferSize
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, 4)
-        setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, 4)
-        setsockopt(s, SOL_SOCKET, SO_SNDBUF, &size, 4)
-        // Wake the receive thread now and then, so it notices a stop.
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let s: Int32
+        do { s = try syscall("UDP socket") { socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) } } catch {
+            throw SleeveError("\(error)")
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
+        do {
+            try setSocketOption(s, level: SOL_SOCKET, name: SO_REUSEADDR, value: Int32(1), "setsockopt(SO_REUSEADDR)")
+            try setSocketOption(s, level: SOL_SOCKET, name: SO_RCVBUF, value: bufferSize, "setsockopt(SO_RCVBUF)")
+            try setSocketOption(s, level: SOL_SOCKET, name: SO_SNDBUF, value: bufferSize, "setsockopt(SO_SNDBUF)")
+            // Wake the receive thread now and then, so it notices a stop.
+            try setSocketOption(s, level: SOL_SOCKET, name: SO_RCVTIMEO, value: timeval(tv_sec: 0, tv_usec: 200_000),
+                                "setsockopt(SO_RCVTIMEO)")
+            try syscall("bind UDP port \(port)") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
+        } catch {
             close(s)
-            throw SleeveError("bind UDP port \(port): \(String(cString: strerror(e)))")
+            throw SleeveError("\(error)")
         }
         fd = s
     }
@@ -40,12 +43,10 @@ final class DatagramSocket: @unchecked Sendable {
     /// Asks the kernel to hand over runs of datagrams from one sender coalesced (UDP GRO);
     /// `receive` splits them again. False when this kernel cannot.
     func enableReceiveCoalescing() -> Bool {
-        var one: Int32 = 1
-        return setsockopt(fd, Int32(IPPROTO_UDP), Self.udpGRO, &one, 4) == 0
+        // A kernel without UDP GRO refuses it: the sleeve then receives datagram by datagram.
+        (try? setSocketOption(fd, level: Int32(IPPROTO_UDP), name: LinuxSocketOption.udpGRO, value: Int32(1),
+                              "setsockopt(UDP_GRO)")) != nil
     }
-
-    static let udpSegment: Int32 = 103  // UDP_SEGMENT
-    static let udpGRO: Int32 = 104      // UDP_GRO
 
     /// Sends datagrams of `segment` bytes each (the last may be shorter), gathered from `count`
     /// buffers that follow one another logically, to `address` in one system call: the kernel
@@ -54,7 +55,7 @@ final class DatagramSocket: @unchecked Sendable {
     func sendSegments(_ iov: UnsafeMutablePointer<iovec>, count: Int, segment: Int, to address: sockaddr_in) -> Bool {
         var address = address
         // One control message: cmsghdr (16 bytes on 64-bit Linux) and a u16, padded to 24.
-        var control = (UInt64(18), UInt32(IPPROTO_UDP), UInt32(bitPattern: Self.udpSegment), UInt64(segment))
+        var control = (UInt64(18), UInt32(IPPROTO_UDP), UInt32(bitPattern: LinuxSocketOption.udpSegment), UInt64(segment))
         return withUnsafeMutablePointer(to: &address) { a in
             withUnsafeMutableBytes(of: &control) { c in
                 var m = msghdr()
@@ -64,10 +65,8 @@ final class DatagramSocket: @unchecked Sendable {
                 m.msg_iovlen = count
                 m.msg_control = c.baseAddress
                 m.msg_controllen = 24
-                while true {
-                    if sendmsg(fd, &m, 0) >= 0 { return true }
-                    if errno != EINTR { return false }
-                }
+                // Refused (no GSO here, no route): the caller falls back or drops and counts.
+                return (try? syscall("sendmsg(UDP_SEGMENT)") { sendmsg(fd, &m, 0) }) != nil
             }
         }
     }
@@ -81,19 +80,15 @@ final class DatagramSocket: @unchecked Sendable {
             batch.headers[i].msg_hdr.msg_controllen = DatagramBatch.controlSize
             batch.iovecs[i].iov_len = batch.slotSize
         }
-        while true {
-            let n = recvmmsg(fd, batch.headers, UInt32(batch.capacity), Int32(MSG_WAITFORONE), nil)
-            if n >= 0 {
-                for i in 0..<Int(n) {
-                    batch.lengths[i] = Int(batch.headers[i].msg_len)
-                    batch.segments[i] = Self.groSegment(batch.controls + i * DatagramBatch.controlSize,
-                                                        length: Int(batch.headers[i].msg_hdr.msg_controllen))
-                }
-                return Int(n)
-            }
-            if errno == EINTR { continue }
-            return 0
+        // A timeout (EAGAIN, so the thread can notice a stop) or an error: nothing this round.
+        guard let n = try? receiveMessages(fd, batch.headers, count: batch.capacity, flags: Int32(MSG_WAITFORONE), "recvmmsg")
+        else { return 0 }
+        for i in 0..<n {
+            batch.lengths[i] = Int(batch.headers[i].msg_len)
+            batch.segments[i] = Self.groSegment(batch.controls + i * DatagramBatch.controlSize,
+                                                length: Int(batch.headers[i].msg_hdr.msg_controllen))
         }
+        return n
     }
 
     /// The segment size in a UDP_GRO control message, or 0.
@@ -103,7 +98,7 @@ final class DatagramSocket: @unchecked Sendable {
             let cmsgLength = control.load(fromByteOffset: offset, as: UInt64.self)
             let level = control.load(fromByteOffset: offset + 8, as: Int32.self)
             let type = control.load(fromByteOffset: offset + 12, as: Int32.self)
-            if level == Int32(IPPROTO_UDP), type == udpGRO, cmsgLength >= 20 {
+            if level == Int32(IPPROTO_UDP), type == LinuxSocketOption.udpGRO, cmsgLength >= 20 {
                 return Int(control.load(fromByteOffset: offset + 16, as: Int32.self))
             }
             guard cmsgLength >= 16 else { return 0 }
@@ -122,14 +117,10 @@ final class DatagramSocket: @unchecked Sendable {
                 batch.headers[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
                 batch.headers[i].msg_hdr.msg_controllen = 0
             }
-            let n = sendmmsg(fd, batch.headers + sent, UInt32(count - sent), 0)
-            if n < 0 {
-                if errno == EINTR { continue }
+            do { sent += try sendMessages(fd, batch.headers + sent, count: count - sent, "sendmmsg") } catch {
                 // A datagram the kernel refuses (no route, too big) is dropped; go on.
                 sent += 1
-                continue
             }
-            sent += Int(n)
         }
     }
 }
@@ -146,7 +137,7 @@ final class DatagramBatch: @unchecked Sendable {
     let buffers: UnsafeMutableRawPointer
     let addresses: UnsafeMutablePointer<sockaddr_in>
     let iovecs: UnsafeMutablePointer<iovec>
-    let headers: UnsafeMutablePointer<weft_mmsghdr>
+    let headers: UnsafeMutablePointer<MultiMessageHeader>
     let lengths: UnsafeMutablePointer<Int>
 
     /// `slotSize` 2048 holds one datagram; 65536 a GRO-coalesced run.
@@ -165,7 +156,7 @@ final class DatagramBatch: @unchecked Sendable {
         lengths.initialize(repeating: 0, count: capacity)
         for i in 0..<capacity {
             iovecs[i] = iovec(iov_base: buffers + i * slotSize, iov_len: slotSize)
-            var h = weft_mmsghdr()
+            var h = MultiMessageHeader()
             h.msg_hdr.msg_name = UnsafeMutableRawPointer(addresses + i)
             h.msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
             h.msg_hdr.msg_iov = iovecs + i

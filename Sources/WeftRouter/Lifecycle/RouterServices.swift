@@ -1,0 +1,115 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+import WeftDataPath
+import WeftDNS
+import WeftIPAM
+import WeftMesh
+
+/// The router's long-running parts as swift-service-lifecycle services. `Router.run()` runs
+/// them in one `ServiceGroup`, in this order: data path, mesh, IPAM, DNS, API, and the stop
+/// request. The group starts them in that order and, on a stop (`POST /stop`, `DELETE /peer`,
+/// SIGTERM, SIGINT, or any of them ending), shuts them down in the reverse order, each after
+/// the one behind it has finished: the API stops taking calls first, the data path goes last.
+
+/// The data path's threads and its once-a-second tick (heartbeats, probes, tables).
+struct DataPathService: Service {
+    let dataPath: any DataPlane
+    let loop: any EventLoop
+
+    func run() async throws {
+        let ticks = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [dataPath] _ in dataPath.tick() }
+        await waitForGracefulShutdown()
+        ticks.cancel()
+        dataPath.stop()
+    }
+}
+
+/// The control plane: the listener on the control port, the dialler, gossip.
+struct MeshService: Service {
+    let mesh: Mesh
+    let initialPeers: [String]
+
+    func run() async throws {
+        try await mesh.start(initialPeers: initialPeers)
+        await waitForGracefulShutdown()
+        await mesh.shutdown()
+    }
+}
+
+/// IPAM's ticks (waiting requests, space requests, agreement retries); its state is written
+/// once more on the way out.
+struct IPAMTicks: Service {
+    let ipam: IPAMService
+    let logger: Logger
+
+    func run() async throws {
+        await runUntilGracefulShutdown { await ipam.run() }
+        do { try ipam.persist() } catch {
+            logger.error("IPAM: cannot save the ring and allocations on the way out: \(error)")
+        }
+    }
+}
+
+/// The embedded DNS: the server on the DNS address, the store's ticks, and at start the names
+/// of the containers still attached (a restart announces them again).
+struct DNSServing: Service {
+    let router: Router
+    let dns: DNSService
+
+    func run() async throws {
+        let server = try await router.startDNS(dns, group: router.group)
+        for c in router.containers.list() { router.registerName(of: c) }
+        await runUntilGracefulShutdown { await dns.run() }
+        await server.stop()
+    }
+}
+
+/// The local HTTP API.
+struct APIService: Service {
+    let router: Router
+
+    func run() async throws {
+        let c = router.configuration
+        let channel: any Channel
+        do {
+            channel = try await APIServer.bind(host: c.apiHost, port: c.apiPort, group: router.group) {
+                [router] request in await router.handle(request)
+            }
+        } catch {
+            throw StateError("cannot listen on \(c.apiHost):\(c.apiPort): \(error)")
+        }
+        router.logger.info("API on \(c.apiHost):\(c.apiPort)")
+        await waitForGracefulShutdown()
+        do { try await channel.close() } catch {
+            // Already closed: nothing listens any more, which is what closing is for.
+            router.logger.debug("API listener: \(error)")
+        }
+    }
+}
+
+/// Ends when a stop is requested through the API (`Router.requestStop()`), which shuts the
+/// group down; ends too when the group shuts down for another reason.
+struct StopRequest: Service {
+    let stopped: EventLoopFuture<Void>
+    let requestStop: @Sendable () -> Void
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await stopped.get()
+        } onGracefulShutdown: {
+            requestStop()
+        }
+    }
+}
+
+/// Waits until the group shuts down (or this task is cancelled).
+func waitForGracefulShutdown() async {
+    // Throws only when the task is cancelled, which ends the wait just the same.
+    try? await gracefulShutdown()
+}
+
+/// Runs `body` until it returns or the group shuts down (then `body`'s task is cancelled).
+func runUntilGracefulShutdown(_ body: @escaping @Sendable () async -> Void) async {
+    await cancelWhenGracefulShutdown { await body() }
+}
