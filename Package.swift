@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
 
         // Plain value types every other module and the CLI share; depends on nothing.
         .target(name: "WeftTypes", swiftSettings: swiftSettings),
@@ -75,7 +76,7 @@ let package = Package(
         .target(
             name: "WeftDataPath",
             dependencies: [
-                "CPcap", "WeftTypes", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftNetlink",
+                "CPcap", "CNftables", "WeftTypes", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftNetlink",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -166,6 +167,7 @@ let package = Package(
             dependencies: [
                 "WeftRouter", "WeftAPI", "WeftOptions", "WeftDataPath", "WeftMesh", "WeftTypes",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,34 +1,63 @@
 import CSodium
 
-/// A fresh X25519 key pair, made per connection so that every session has its own secret
-/// (forward secrecy comes from these ephemeral keys; there are no long-term identity keys).
-public struct EphemeralKeyPair: Sendable {
-    /// The 32-byte public key sent to the remote peer.
-    public let publicKey: [UInt8]
-    let secretKey: [UInt8]
+/// One side of a CPace password-authenticated key exchange over ristretto255 (as in the CFRG
+/// draft, with libsodium's group operations): both sides derive the same generator from the
+/// stretched password and the channel (`channel`: the protocol and its negotiated version),
+/// each sends `share = y·G` for a fresh random scalar `y`, and both compute `K = y·Y'`. Only a
+/// side that used the same password gets the same `K`: an eavesdropper learns nothing to test
+/// guesses against offline, and an active attacker gets one guess per connection (the one it
+/// built its share for). Fresh per connection, so every session has its own secret.
+public struct PasswordKeyExchange: Sendable {
+    /// The 32-byte ristretto255 point sent to the remote peer.
+    public let share: [UInt8]
+    let scalar: [UInt8]
+    let generator: [UInt8]
 
-    public init() throws(CryptoError) {
+    static let generatorDomain = Array("CPaceRistretto255".utf8)
+    static let keyDomain = Array("CPaceRistretto255_ISK".utf8)
+
+    /// Picks a fresh scalar; `channel` binds the exchange to the protocol and the negotiated
+    /// version (both sides must give the same bytes).
+    public init(password: PasswordKey, channel: [UInt8]) throws(CryptoError) {
         try Sodium.ready()
-        let secret = secureRandomBytes(Int(crypto_scalarmult_SCALARBYTES))
-        var pub = [UInt8](repeating: 0, count: Int(crypto_scalarmult_BYTES))
-        _ = crypto_scalarmult_base(&pub, secret)
-        publicKey = pub
-        secretKey = secret
+        let seed = Self.hash(Self.lengthPrefixed(Self.generatorDomain) + Self.lengthPrefixed(password.bytes)
+                             + Self.lengthPrefixed(channel))
+        var g = [UInt8](repeating: 0, count: Int(crypto_core_ristretto255_BYTES))
+        _ = crypto_core_ristretto255_from_hash(&g, seed)
+        var y = [UInt8](repeating: 0, count: Int(crypto_core_ristretto255_SCALARBYTES))
+        crypto_core_ristretto255_scalar_random(&y)
+        var share = [UInt8](repeating: 0, count: Int(crypto_core_ristretto255_BYTES))
+        guard crypto_scalarmult_ristretto255(&share, y, g) == 0 else { throw CryptoError(.badPublicKey) }
+        self.share = share
+        scalar = y
+        generator = g
     }
 
-    /// The X25519 shared secret with `remotePublicKey`; throws for a key of the wrong size or a
-    /// low-order point (an all-zero result).
-    func sharedSecret(with remotePublicKey: [UInt8]) throws(CryptoError) -> [UInt8] {
-        guard remotePublicKey.count == Int(crypto_scalarmult_BYTES) else { throw CryptoError(.badPublicKey) }
-        var shared = [UInt8](repeating: 0, count: Int(crypto_scalarmult_BYTES))
-        guard crypto_scalarmult(&shared, secretKey, remotePublicKey) == 0 else { throw CryptoError(.badPublicKey) }
-        return shared
+    /// The intermediate session key with the remote's share: `SHA-512(K, both shares in the
+    /// initiator's order)`, 64 bytes. Throws for a share that is no valid point or gives the
+    /// identity (an attacker's degenerate share).
+    func sessionKey(remoteShare: [UInt8], isInitiator: Bool) throws(CryptoError) -> [UInt8] {
+        guard remoteShare.count == Int(crypto_core_ristretto255_BYTES),
+              crypto_core_ristretto255_is_valid_point(remoteShare) == 1 else { throw CryptoError(.badPublicKey) }
+        var k = [UInt8](repeating: 0, count: Int(crypto_core_ristretto255_BYTES))
+        guard crypto_scalarmult_ristretto255(&k, scalar, remoteShare) == 0 else { throw CryptoError(.badPublicKey) }
+        let (ya, yb) = isInitiator ? (share, remoteShare) : (remoteShare, share)
+        return Self.hash(Self.lengthPrefixed(Self.keyDomain) + Self.lengthPrefixed(k) + Self.lengthPrefixed(ya)
+                         + Self.lengthPrefixed(yb))
     }
+
+    static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha512_BYTES))
+        _ = crypto_hash_sha512(&out, bytes, UInt64(bytes.count))
+        return out
+    }
+
+    static func lengthPrefixed(_ bytes: [UInt8]) -> [UInt8] { [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes }
 }
 
 /// The keys of one connection: one per direction for the TCP stream and one per direction for
-/// the UDP data path, all derived from the X25519 secret, the stretched password and both public
-/// keys. Both ends derive the same four keys; each uses the `outbound` pair for what it sends.
+/// the UDP data path, all derived from the CPace session key. Both ends derive the same four
+/// keys; each uses the `outbound` pair for what it sends.
 public struct SessionKeys: Sendable {
     /// Seals what this side sends on TCP.
     public let tcpSend: AEADKey
@@ -41,19 +70,12 @@ public struct SessionKeys: Sendable {
 
     /// Derives the session keys. `isInitiator` is true on the side that dialled: the initiator's
     /// sending keys are the responder's receiving keys.
-    public init(
-        keyPair: EphemeralKeyPair, remotePublicKey: [UInt8], password: PasswordKey, isInitiator: Bool
-    ) throws(CryptoError) {
+    public init(exchange: PasswordKeyExchange, remoteShare: [UInt8], isInitiator: Bool) throws(CryptoError) {
         try Sodium.ready()
-        let shared = try keyPair.sharedSecret(with: remotePublicKey)
-        let (initiatorPub, responderPub) =
-            isInitiator ? (keyPair.publicKey, remotePublicKey) : (remotePublicKey, keyPair.publicKey)
-        // master = BLAKE2b-256 keyed with the password key over the DH secret and both public
-        // keys, so the keys are bound to this exchange and useless without the password.
-        let transcript = shared + initiatorPub + responderPub + Array("weft session v1".utf8)
+        let isk = try exchange.sessionKey(remoteShare: remoteShare, isInitiator: isInitiator)
+        // crypto_kdf wants a 32-byte master key: BLAKE2b-256 of the 64-byte session key.
         var master = [UInt8](repeating: 0, count: Int(crypto_kdf_KEYBYTES))
-        _ = crypto_generichash(&master, master.count, transcript, UInt64(transcript.count),
-                               password.bytes, password.bytes.count)
+        _ = crypto_generichash(&master, master.count, isk, UInt64(isk.count), nil, 0)
         func subkey(_ id: UInt64) -> AEADKey {
             var key = [UInt8](repeating: 0, count: Int(crypto_aead_chacha20poly1305_ietf_KEYBYTES))
             _ = crypto_kdf_derive_from_key(&key, key.count, id, "weftsess", master)

@@ -55,6 +55,9 @@ public final class DataPath: Sendable {
 
     public let configuration: Configuration
     public let bridge: HostBridge
+    /// The nftables rules: UDP 6784 from the fast path's peers only, the service address for
+    /// DNS only.
+    public let firewall: HostFirewall
     /// Which MACs are behind which peer: the `macs` gossip channel.
     public let macDirectory: MACDirectoryChannel
     let sleeve: Sleeve
@@ -80,6 +83,8 @@ public final class DataPath: Sendable {
                                 logger: logger)
         } catch { throw DataPathError("\(error)") }
         macDirectory = MACDirectoryChannel(me: configuration.me, sender: macs)
+        firewall = try HostFirewall(vxlanPort: configuration.runsFastpath ? Fastpath.port : nil,
+                                    serviceAddress: configuration.serviceAddress, bridge: HostBridge.bridge, logger: logger)
         if configuration.runsFastpath {
             try bridge.setUpVXLAN()
             do {
@@ -106,6 +111,7 @@ public final class DataPath: Sendable {
     public func tearDown(containerLinks: [String]) {
         stop()  // the fast path's capture is on a device this removes
         bridge.tearDown(containerLinks: containerLinks)
+        firewall.remove()
     }
 
     /// Takes in the mesh's neighbours (underlay address, session keys, capabilities) and
@@ -136,6 +142,7 @@ public final class DataPath: Sendable {
         sleeve.tick()
         guard let fastpath else { return }
         let candidates = FastpathPlan.candidates(verdicts())
+        firewall.allow(Set(candidates.values))
         fastpath.update(candidates: Set(candidates.keys))
         program(candidates: candidates, up: fastpath.up)
         let changes = fastpath.tick()
@@ -172,7 +179,9 @@ public final class DataPath: Sendable {
     }
 
     /// The sleeve's counters, as Prometheus series.
-    public var counters: [(name: String, labels: [(String, String)], value: Int)] { sleeve.counters.snapshot }
+    public var counters: [(name: String, labels: [(String, String)], value: Int)] {
+        sleeve.counters.snapshot + firewall.dropped().map { ("weft_firewall_dropped_total", [("rule", $0.rule)], $0.packets) }
+    }
 }
 
 /// What the data path says about each neighbour (`DataPath.status()`).

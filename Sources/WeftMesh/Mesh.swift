@@ -58,6 +58,8 @@ public final class Mesh: Sendable {
         /// Handshakes in progress, by remote address.
         var pending: [String: ConnectionOrigin] = [:]
         var accepts: TokenBucket
+        /// Failed password proofs per source address.
+        var guesses = GuessLimiter()
         var flushScheduled = false
         var rng: SplitMix64
         var server: (any Channel)?
@@ -196,10 +198,21 @@ public final class Mesh: Sendable {
             }
     }
 
-    /// Accept-loop rate limit: a token per accepted connection.
+    /// At most this many handshakes in progress from one source address, and in all: a flood
+    /// from one address can neither drain the accept tokens nor keep real peers out.
+    static let maxPendingPerSource = 4
+    static let maxPending = 64
+
+    /// Accept-loop limits: the pending handshakes of the source and in all, then a token per
+    /// accepted connection.
     private func admit(_ address: String) -> Bool {
+        let source = PeerAddress(address, defaultPort: configuration.port)?.host ?? address
         let ok = state.withLock { s in
-            guard s.accepts.take(now: Self.now()) else { return false }
+            let inbound = s.pending.values.filter { !$0.outbound }
+            guard s.guesses.allows(source, now: Self.now()), inbound.count < Self.maxPending,
+                  inbound.lazy.filter({ (PeerAddress($0.remoteAddress, defaultPort: 0)?.host ?? $0.remoteAddress) == source })
+                      .count < Self.maxPendingPerSource,
+                  s.accepts.take(now: Self.now()) else { return false }
             s.pending[address] = ConnectionOrigin(outbound: false, remoteAddress: address, target: nil)
             return true
         }
@@ -382,6 +395,9 @@ extension Mesh: PeerConnectionDelegate {
             if let target = origin.target {
                 s.targets.failed(target, reason: failure.description, permanent: failure.isPermanent,
                                  now: Self.now(), rng: &s.rng)
+            }
+            if failure == .authenticationFailed, !origin.outbound {
+                s.guesses.failed(PeerAddress(origin.remoteAddress, defaultPort: 0)?.host ?? origin.remoteAddress, now: Self.now())
             }
         }
         MeshMetrics.handshakeFailed(failure)

@@ -7,8 +7,10 @@ import WeftTypes
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
 /// key hello, features, messages, topology, IPAM, DNS and MAC gossip payloads, sleeve datagrams,
-/// fast path probes, DNS messages). Used by the libFuzzer target in `Fuzz/`;
-/// a decoder that traps on any input is a bug.
+/// fast path probes, DNS messages), and what decodes to the merges that take it (topology,
+/// DNS store, MAC directory, ring, Paxos, replay window), as the receiver of each would: with
+/// its own name among the entries, so the "+ 1" paths run on whatever versions the input has.
+/// Used by the libFuzzer target in `Fuzz/`; a decoder or a merge that traps is a bug.
 public enum MeshDecoderFuzzing {
     public static func run(_ bytes: UnsafeBufferPointer<UInt8>) {
         let buffer = ByteBuffer(bytes: bytes)
@@ -26,6 +28,47 @@ public enum MeshDecoderFuzzing {
             guard (try? MACDirectory.decode(MACDirectory.encode(directory))) == directory else { fatalError("MAC directory round trip") }
         }
         _ = FastpathProbe(frame: UnsafeRawBufferPointer(bytes))
+        mergeAll(buffer, UnsafeRawBufferPointer(bytes))
+    }
+
+    /// The merges, fed what the decoders accept (and the replay window raw counters).
+    static func mergeAll(_ buffer: ByteBuffer, _ bytes: UnsafeRawBufferPointer) {
+        var t = buffer
+        if case let .update(entries)? = try? TopologyMessage.decode(&t), let first = entries.first {
+            var topology = Topology(local: PeerIdentity(name: first.name, nickname: "fuzz", uid: first.uid &+ 1))
+            _ = topology.merge(entries)
+            _ = topology.setLocalConnections([])
+        }
+        if let entries = try? DNSGossip.decode(buffer), let first = entries.first {
+            var store = DNSStore(me: first.origin)
+            _ = store.merge(entries, now: 1e9)
+            _ = store.add(hostname: first.hostname, address: first.address, containerID: first.containerID, now: 1e9)
+        }
+        if let incoming = try? MACDirectory.decode(buffer), let me = incoming.keys.first {
+            var directory = MACDirectory(me: me)
+            _ = directory.setLocal([], now: 1)
+            _ = directory.merge(incoming)
+            _ = directory.setLocal([MAC(rawValue: 1)], now: 2)
+        }
+        if case let .state(ring, paxos, _)? = try? IPAMMessage.decode(buffer) {
+            var mine = Ring(start: ring.start, end: ring.end)
+            _ = try? mine.merge(ring)
+            if let owner = ring.entries.first?.owner { _ = mine.transfer(from: owner, to: PeerName(rawValue: 0xFFFF)) }
+            if let me = paxos.keys.first {
+                var p = Paxos(me: me, quorum: 2)
+                p.join()
+                p.merge(paxos)
+                p.propose()
+            }
+        }
+        var window = ReplayWindow()
+        var i = 0
+        while i + 8 <= bytes.count {
+            var counter: UInt64 = 0
+            for j in 0..<8 { counter = counter << 8 | UInt64(bytes[i + j]) }
+            _ = window.accept(counter)
+            i += 8
+        }
     }
 
     /// A DNS message (what decodes must re-encode to the same message, also when truncated)

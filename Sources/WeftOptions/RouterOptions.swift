@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import Glibc
 public import WeftTypes
 
 /// The router's flags. `weft launch` parses them (so its `--help` lists them and a bad flag is
@@ -153,6 +154,16 @@ public struct RouterOptions: ParsableArguments, Sendable {
 /// Reads the password from the flags, a file or the environment (in that order).
 extension RouterOptions {
     public func resolvedPassword(environment: [String: String], readFile: (String) throws -> String) throws -> String? {
+        try resolvedPassword(environment: environment, readFile: readFile, warn: { _ in })
+    }
+
+    /// The same, calling `warn` with a line for the user when the password file can be read
+    /// by other users than its owner.
+    public func resolvedPassword(environment: [String: String], readFile: (String) throws -> String,
+                                 warn: (String) -> Void) throws -> String? {
+        if password == nil, let passwordFile, Self.readableByOthers(passwordFile) {
+            warn("password file \(passwordFile) is readable by other users (chmod 600 it)")
+        }
         if let password { return password }
         if let passwordFile {
             let text = try readFile(passwordFile)
@@ -162,5 +173,14 @@ extension RouterOptions {
         }
         if let env = environment["WEFT_PASSWORD"], !env.isEmpty { return env }
         return nil
+    }
+}
+
+extension RouterOptions {
+    /// Whether a file's mode lets its group or others read it.
+    static func readableByOthers(_ path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return false }  // unreadable files fail later, with their own error
+        return st.st_mode & 0o044 != 0
     }
 }

@@ -125,9 +125,15 @@ public final class Router: Sendable {
 
     // MARK: API
 
-    /// Answers a call; a failure goes out as `APIErrorBody` to a client that asked for JSON.
+    /// Answers a call that `APIGuard` lets through; a failure goes out as `APIErrorBody` to a
+    /// client that asked for JSON.
     func handle(_ request: APIRequest) async -> APIResponse {
-        let response = await answer(request)
+        let port = configuration.apiPort
+        let refusal = APIGuard.refusal(for: request, apiHost: configuration.apiHost, apiPort: port) {
+            APIGuard.loopbackOwner(clientPort: $0, serverPort: port)
+        }
+        let response: APIResponse
+        if let refusal { response = refusal } else { response = await answer(request) }
         guard request.acceptsJSON, response.status.code >= 300, response.contentType.hasPrefix("text/") else { return response }
         let message = response.body.split(separator: "\n").first.map(String.init) ?? ""
         return .json(Self.encodeJSON(APIErrorBody(message: message, status: Int(response.status.code))), response.status)

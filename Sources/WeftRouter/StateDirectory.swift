@@ -10,10 +10,12 @@ public struct StateDirectory: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// Creates the directory (mode 0700) if it does not exist.
+    /// Creates the directory if it does not exist, and makes it 0700 whatever it was (it holds
+    /// the peer name and the allocations; nobody else needs to read them, let alone write).
     public func create() throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        do { try syscall("chmod 0700 \(path)") { chmod(path, 0o700) } } catch { throw StateError("\(error)") }
     }
 
     public func url(_ name: String) -> URL { URL(fileURLWithPath: path).appendingPathComponent(name) }
@@ -26,7 +28,10 @@ public struct StateDirectory: Sendable {
         let target = url(name).path
         let temp = target + ".tmp"
         do {
-            let fd = try syscall("open \(temp)") { open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+            // A new file, never through a link someone put there: a stale temporary file (a crash
+            // mid-write) is removed first, and O_EXCL|O_NOFOLLOW refuse anything else.
+            if unlink(temp) != 0 && errno != ENOENT { throw SystemError("unlink \(temp)", errno: errno) }
+            let fd = try syscall("open \(temp)") { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
             defer { close(fd) }
             try writeAll(fd, data, to: temp)
             try syscall("fsync \(temp)") { fsync(fd) }
@@ -44,7 +49,7 @@ public struct StateDirectory: Sendable {
     public func append(_ name: String, _ data: Data) throws {
         let target = url(name).path
         do {
-            let fd = try syscall("open \(target)") { open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
+            let fd = try syscall("open \(target)") { open(target, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
             defer { close(fd) }
             try writeAll(fd, data, to: target)
             try syscall("fdatasync \(target)") { fdatasync(fd) }

@@ -90,7 +90,8 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return s
     }
 
-    @inline(__always) static func fold(_ b: UInt8) -> UInt8 { (0x41...0x5A).contains(b) ? b | 0x20 : b }
+    /// ASCII letters folded to lower case (RFC 4343), other bytes as they are.
+    @inline(__always) public static func fold(_ b: UInt8) -> UInt8 { (0x41...0x5A).contains(b) ? b | 0x20 : b }
 }
 
 extension DNSName {

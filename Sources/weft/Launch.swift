@@ -17,12 +17,12 @@ struct Launch: ParsableCommand {
         }
         let environment = ProcessInfo.processInfo.environment
         let stateDir = options.resolvedStateDir(environment: environment)
-        let password = try options.resolvedPassword(environment: environment) { path in
+        let password = try options.resolvedPassword(environment: environment, readFile: { path in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw CLIError("cannot read password file \(path)")
             }
             return text
-        }
+        }, warn: { FileHandle.standardError.write(Data("weft: warning: \($0)\n".utf8)) })
         if password == nil {
             FileHandle.standardError.write(Data("weft: warning: no password set, mesh traffic is not encrypted\n".utf8))
         }

@@ -139,3 +139,22 @@ import WeftTypes
         #expect(throws: WireError.self) { try DNSGossip.decode(badName) }
     }
 }
+
+/// Record versions at their maximum: refused by the decoder, ignored by the merge.
+@Suite struct DNSVersionLimitTests {
+    static let me = PeerName(rawValue: 0xA), other = PeerName(rawValue: 0xB)
+
+    @Test func maximumVersions() throws {
+        var store = DNSStore(me: Self.me)
+        let name = try #require(DNSName("web.weft.local."))
+        let own = DNSEntry(hostname: name, address: 1, containerID: "c", origin: Self.me, version: .max, tombstone: true)
+        let theirs = DNSEntry(hostname: name, address: 2, containerID: "c", origin: Self.other, version: .max)
+        let (new, corrections) = store.merge([own, theirs], now: 1)
+        #expect(new.isEmpty && corrections.isEmpty)
+        // Our own next record still gets a version (no overflow from a clock taken off the wire).
+        #expect(store.add(hostname: name, address: 3, containerID: "d", now: 2) != nil)
+        for message in DNSGossip.encode([theirs]) {
+            #expect(throws: WireError.self) { try DNSGossip.decode(message) }
+        }
+    }
+}

@@ -93,3 +93,26 @@ import WeftTypes
         #expect(throws: WireError.self) { try MACDirectory.decode(trailing) }
     }
 }
+
+/// Versions and counters at their maximum: refused or ignored, never a trap.
+@Suite struct DataPathVersionLimitTests {
+    static let me = PeerName(rawValue: 0x0200_0000_0001), other = PeerName(rawValue: 0x0200_0000_0002)
+
+    /// A directory entry of ours at UInt64.max is not stepped past; the decoder refuses it.
+    @Test func macDirectoryAtMaximum() {
+        var d = MACDirectory(me: Self.me)
+        _ = d.setLocal([MAC(rawValue: 0x0200_0000_0A01)], now: 1)
+        let before = d.entries[Self.me]?.version
+        let (new, correction) = d.merge([Self.me: .init(version: .max, macs: []), Self.other: .init(version: .max, macs: [])])
+        #expect(new.isEmpty && correction == nil && d.entries[Self.me]?.version == before)
+        #expect(throws: WireError.self) { try MACDirectory.decode(MACDirectory.encode([Self.other: .init(version: .max, macs: [])])) }
+    }
+
+    /// The replay window takes counters up to UInt64.max.
+    @Test func replayWindowAtMaximum() {
+        var w = ReplayWindow()
+        let results = [w.accept(.max - 3), w.accept(.max), w.accept(.max), w.accept(.max - 1)]
+        #expect(results == [true, true, false, true])
+        #expect(!w.check(.max - 3))
+    }
+}

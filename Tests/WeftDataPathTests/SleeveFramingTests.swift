@@ -98,10 +98,10 @@ import WeftTypes
     /// In-place sealing with the header as associated data: a changed header or body, or the
     /// wrong counter, fails to open.
     @Test func sealInPlace() throws {
-        let pair = try (EphemeralKeyPair(), EphemeralKeyPair())
         let password = try PasswordKey(password: "x")
-        let a = try SessionKeys(keyPair: pair.0, remotePublicKey: pair.1.publicKey, password: password, isInitiator: true)
-        let b = try SessionKeys(keyPair: pair.1, remotePublicKey: pair.0.publicKey, password: password, isInitiator: false)
+        let pair = try (PasswordKeyExchange(password: password, channel: [2]), PasswordKeyExchange(password: password, channel: [2]))
+        let a = try SessionKeys(exchange: pair.0, remoteShare: pair.1.share, isInitiator: true)
+        let b = try SessionKeys(exchange: pair.1, remoteShare: pair.0.share, isInitiator: false)
         var datagram = [UInt8](repeating: 7, count: 100 + AEADKey.overhead)
         let header: [UInt8] = Array(repeating: 1, count: 30)
         let sealed = datagram.withUnsafeMutableBytes { d in header.withUnsafeBytes { a.udpSend.sealInPlace(d.baseAddress!, length: 100, counter: 3, additional: $0) } }
@@ -159,5 +159,26 @@ import WeftTypes
             r.add(FragmentHeader(frameID: 8, offset: 2950, total: 3000), data: $0, source: 1, now: 0)
         }
         guard case .malformed = overrun else { Issue.record("an overrunning piece was taken"); return }
+    }
+
+    /// Two overlapping pieces whose lengths add up to the total do not make a frame (the gap
+    /// would be stale memory): the frame is given up.
+    @Test func reassemblyRefusesOverlaps() {
+        var r = Reassembly()
+        defer { r.deallocate() }
+        let frame = [UInt8](repeating: 0xAB, count: 200)
+        var results: [Reassembly.Result] = []
+        for (offset, length) in [(0, 100), (64, 100)] {
+            frame[offset..<(offset + length)].withUnsafeBytes { data in
+                results.append(r.add(FragmentHeader(frameID: 9, offset: offset, total: 200), data: data, source: 1, now: 0))
+            }
+        }
+        guard case .pending = results[0], case .malformed = results[1] else {
+            Issue.record("overlapping pieces were taken: \(results)")
+            return
+        }
+        // The frame is gone: its remaining piece starts a new one, which stays pending.
+        let rest = frame[164..<200].withUnsafeBytes { r.add(FragmentHeader(frameID: 9, offset: 164, total: 200), data: $0, source: 1, now: 0) }
+        guard case .pending = rest else { Issue.record("the given-up frame completed"); return }
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-import WeftIPAM
+@testable import WeftIPAM
 import WeftMesh
 import WeftTypes
 
@@ -52,5 +52,41 @@ import WeftTypes
         #expect(final.count == n)
         #expect(Set(final).count == 1)
         if let decided { #expect(final.first == decided) }
+    }
+}
+
+/// Paxos rounds and ring versions at their maximum: refused by the decoder, ignored by the
+/// merge, and the next proposal still has a round.
+@Suite struct IPAMVersionLimitTests {
+    static let a = PeerName(rawValue: 1), b = PeerName(rawValue: 2)
+
+    @Test func maximumRound() {
+        var p = Paxos(me: Self.a, quorum: 2)
+        p.join()
+        let hostile = PaxosClaims(promise: ProposalID(round: .max, proposer: Self.b))
+        let changed = p.merge([Self.b: hostile])
+        #expect(!changed)
+        p.propose()
+        #expect(p.knows[Self.a]?.promise.round == 1)
+    }
+
+    @Test func decoderRefusesMaximum() throws {
+        let range = try #require(Subnet("10.32.0.0/24"))
+        var ring = Ring(start: range.start, end: range.end)
+        ring.seeds = [Self.a]
+        let claims = [Self.b: PaxosClaims(promise: ProposalID(round: .max, proposer: Self.b))]
+        let message = IPAMMessage.state(ring: ring, paxos: claims, nicknames: [:])
+        #expect(throws: WireError.self) { try IPAMMessage.decode(message.encode()) }
+    }
+}
+
+extension IPAMVersionLimitTests {
+    /// A ring entry at UInt32.max (its owner would add one) is refused by the decoder.
+    @Test func ringEntryAtMaximum() throws {
+        let range = try #require(Subnet("10.32.0.0/24"))
+        var ring = Ring(start: range.start, end: range.end)
+        ring.seeds = [Self.a]
+        ring.entries = [RingEntry(token: range.start, owner: Self.a, version: .max, free: 10)]
+        #expect(throws: WireError.self) { try IPAMMessage.decode(IPAMMessage.handoff(ring).encode()) }
     }
 }

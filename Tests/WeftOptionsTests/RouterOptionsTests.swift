@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import WeftOptions
 import WeftTypes
@@ -43,5 +44,27 @@ import WeftTypes
         do { _ = try RouterOptions.parse(arguments) } catch {
             #expect(RouterOptions.message(for: error).contains(flag))
         }
+    }
+}
+
+@Suite struct PasswordFileTests {
+    /// A password file others can read gets a warning; one only its owner can read does not.
+    @Test func readableByOthersWarns() throws {
+        let path = "/tmp/weft-password-test-\(getpid())"
+        defer { unlink(path) }
+        _ = "secret\n".withCString { s in
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            defer { close(fd) }
+            return write(fd, s, strlen(s))
+        }
+        var warnings: [String] = []
+        let options = try RouterOptions.parse(["--password-file", path])
+        chmod(path, 0o644)
+        #expect(try options.resolvedPassword(environment: [:], readFile: { _ in "secret\n" }, warn: { warnings.append($0) }) == "secret")
+        #expect(warnings.count == 1 && warnings[0].contains("chmod 600"))
+        chmod(path, 0o600)
+        warnings = []
+        _ = try options.resolvedPassword(environment: [:], readFile: { _ in "secret\n" }, warn: { warnings.append($0) })
+        #expect(warnings.isEmpty)
     }
 }

@@ -1,22 +1,22 @@
 import Foundation
 public import NIOCore
 import NIOPosix
+import Metrics
 import Synchronization
+import WeftTypes
 
 /// Forwards queries the router does not answer to the host's resolvers (its resolv.conf): over
-/// UDP through one shared socket, each try under a fresh random ID, the next server after
-/// `timeout`; over TCP when the UDP answer came truncated or the client asked over TCP.
+/// UDP, each try from a socket of its own (so a fresh port the kernel picks at random) connected
+/// to the server asked, under a fresh random ID, the next server after `timeout`; over TCP when
+/// the UDP answer came truncated or the client asked over TCP. An answer counts only when it
+/// has the try's ID, the response bit, and the query's question: an off-path spoofer must guess
+/// port and ID at once, and an on-path one that answers another question is not believed.
+/// Datagrams that fail the match are counted (`weft_dns_upstream_mismatched_total`).
 public final class UpstreamResolver: Sendable {
     public let servers: [SocketAddress]
     let timeout: TimeAmount
     private let group: any EventLoopGroup
-    private let channel: any Channel
-    private let pending: Mutex<[UInt16: Pending]>
-
-    struct Pending {
-        var server: SocketAddress
-        var promise: EventLoopPromise<ByteBuffer>
-    }
+    private let mismatched = Counter(label: "weft_dns_upstream_mismatched_total")
 
     /// The IPv4 `nameserver` lines of a resolv.conf text (port 53).
     public static func servers(resolvConf text: String) -> [SocketAddress] {
@@ -28,35 +28,19 @@ public final class UpstreamResolver: Sendable {
         }.filter { $0.protocol == .inet }
     }
 
-    /// Opens the shared UDP socket (an ephemeral port in the router's namespace).
     public static func start(servers: [SocketAddress], timeout: TimeAmount = .seconds(2),
                              group: any EventLoopGroup) async throws -> UpstreamResolver {
-        let box = Mutex<UpstreamResolver?>(nil)
-        let channel = try await DatagramBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AnswerHandler { envelope in
-                        box.withLock { $0 }?.received(envelope)
-                    })
-                }
-            }
-            .bind(host: "0.0.0.0", port: 0).get()
-        let resolver = UpstreamResolver(servers: servers, timeout: timeout, group: group, channel: channel)
-        box.withLock { $0 = resolver }
-        return resolver
+        UpstreamResolver(servers: servers, timeout: timeout, group: group)
     }
 
-    private init(servers: [SocketAddress], timeout: TimeAmount, group: any EventLoopGroup, channel: any Channel) {
+    private init(servers: [SocketAddress], timeout: TimeAmount, group: any EventLoopGroup) {
         self.servers = servers
         self.timeout = timeout
         self.group = group
-        self.channel = channel
-        pending = Mutex([:])
     }
 
-    public func close() async {
-        try? await channel.close()  // fails only when closed already
-    }
+    /// Nothing stays open between queries.
+    public func close() async {}
 
     /// The upstream answer to `query` (a whole message, its ID as the client sent it), or nil
     /// when no server answered.
@@ -76,40 +60,65 @@ public final class UpstreamResolver: Sendable {
     // MARK: UDP
 
     private func exchangeUDP(_ query: [UInt8], with server: SocketAddress) async -> [UInt8]? {
-        let loop = channel.eventLoop
-        let promise = loop.makePromise(of: ByteBuffer.self)
-        let id: UInt16 = pending.withLock { p in
-            var id = UInt16.random(in: 0...UInt16.max)
-            while p[id] != nil { id = UInt16.random(in: 0...UInt16.max) }
-            p[id] = Pending(server: server, promise: promise)
-            return id
+        let id = UInt16.random(in: 0...UInt16.max)
+        var sent = query
+        sent[0] = UInt8(id >> 8)
+        sent[1] = UInt8(id & 0xFF)
+        let loop = group.next()
+        let promise = loop.makePromise(of: [UInt8].self)
+        let question = Self.question(of: sent).map { (count: (sent[4], sent[5]), bytes: $0) }
+        let channel: any Channel
+        do {
+            channel = try await DatagramBootstrap(group: loop)
+                .channelInitializer { [mismatched] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AnswerHandler { answer in
+                            if Self.answers(answer, id: id, question: question) { promise.succeed(answer) } else { mismatched.increment() }
+                        })
+                    }
+                }
+                .connect(to: server).get()
+        } catch {
+            return nil  // no socket or no route to the server: the next server, or SERVFAIL
         }
-        var buffer = channel.allocator.buffer(capacity: query.count)
-        buffer.writeBytes(query)
-        buffer.setInteger(id, at: 0)
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: server, data: buffer), promise: nil)
-        let timer = loop.scheduleTask(in: timeout) { [self] in
-            if let p = pending.withLock({ $0.removeValue(forKey: id) }) { p.promise.fail(ChannelError.connectTimeout(timeout)) }
-        }
-        // A timeout or a refusal: no answer, which the server turns into a counted SERVFAIL.
-        guard let answer = try? await promise.futureResult.get() else { return nil }
+        var buffer = channel.allocator.buffer(capacity: sent.count)
+        buffer.writeBytes(sent)
+        channel.writeAndFlush(buffer, promise: nil)
+        let timer = loop.scheduleTask(in: timeout) { promise.fail(ChannelError.connectTimeout(self.timeout)) }
+        // A timeout: no answer, which the server turns into a counted SERVFAIL.
+        let answer = try? await promise.futureResult.get()
         timer.cancel()
-        var bytes = Array(answer.readableBytesView)
+        try? await channel.close()  // fails only when closed already
+        guard var bytes = answer else { return nil }
         bytes[0] = query[0]
         bytes[1] = query[1]
         return bytes
     }
 
-    /// An answer from the shared socket: completes the pending try with its ID, if it came
-    /// from the server asked.
-    private func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
-        guard envelope.data.readableBytes >= DNSMessage.headerSize,
-              let id = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt16.self) else { return }
-        let match = pending.withLock { p -> Pending? in
-            guard let entry = p[id], entry.server == envelope.remoteAddress else { return nil }
-            return p.removeValue(forKey: id)
+    /// The question section of a message as its bytes (after the 12-byte header, names
+    /// uncompressed in a query); nil when it does not parse.
+    static func question(of message: [UInt8]) -> ArraySlice<UInt8>? {
+        guard message.count >= DNSMessage.headerSize else { return nil }
+        let count = Int(message[4]) << 8 | Int(message[5])
+        var i = DNSMessage.headerSize
+        for _ in 0..<count {
+            while i < message.count, message[i] != 0 {
+                guard message[i] & 0xC0 == 0 else { return nil }  // a pointer: not in a query we sent
+                i += Int(message[i]) + 1
+            }
+            i += 1 + 4
+            guard i <= message.count else { return nil }
         }
-        match?.promise.succeed(envelope.data)
+        return message[DNSMessage.headerSize..<i]
+    }
+
+    /// Whether `answer` answers our try: its ID, the response bit, the same question (names
+    /// compared case-insensitively, as servers may echo them in another case).
+    static func answers(_ answer: [UInt8], id: UInt16, question: (count: (UInt8, UInt8), bytes: ArraySlice<UInt8>)?) -> Bool {
+        guard let question, answer.count >= DNSMessage.headerSize, UInt16(answer[0]) << 8 | UInt16(answer[1]) == id,
+              answer[2] & 0x80 != 0, answer[4] == question.count.0, answer[5] == question.count.1 else { return false }
+        let theirs = answer.dropFirst(DNSMessage.headerSize).prefix(question.bytes.count)
+        return theirs.count == question.bytes.count && zip(theirs, question.bytes).allSatisfy { DNSName.fold($0) == DNSName.fold($1) }
     }
 
     // MARK: TCP
@@ -135,15 +144,15 @@ public final class UpstreamResolver: Sendable {
     }
 }
 
-/// Hands every datagram of the shared upstream socket to the resolver.
+/// Hands every datagram of a try's socket (connected: only from the server asked) to the try.
 private final class AnswerHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let onAnswer: @Sendable (AddressedEnvelope<ByteBuffer>) -> Void
+    let onAnswer: @Sendable ([UInt8]) -> Void
 
-    init(_ onAnswer: @escaping @Sendable (AddressedEnvelope<ByteBuffer>) -> Void) { self.onAnswer = onAnswer }
+    init(_ onAnswer: @escaping @Sendable ([UInt8]) -> Void) { self.onAnswer = onAnswer }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        onAnswer(unwrapInboundIn(data))
+        onAnswer(Array(unwrapInboundIn(data).data.readableBytesView))
     }
 }
 

@@ -49,7 +49,7 @@ public enum DNSGossip {
         entries.reserveCapacity(count)
         for _ in 0..<count {
             let origin = try b.readPeerName()
-            let version = try b.readWireInteger(as: UInt64.self)
+            let version = try b.readWireVersion(field: "DNS record version")
             let flags = try b.readWireInteger(as: UInt8.self)
             guard flags <= 1 else { throw .invalid("DNS record flags \(flags)") }
             let address = try b.readWireInteger(as: UInt32.self)

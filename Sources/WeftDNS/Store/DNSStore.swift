@@ -110,7 +110,8 @@ public struct DNSStore: Sendable {
     public mutating func merge(_ incoming: [DNSEntry], now: Double) -> (new: [DNSEntry], corrections: [DNSEntry]) {
         var new: [DNSEntry] = []
         var corrections: [DNSEntry] = []
-        for e in incoming {
+        // Beyond the limit (decoders refuse them): the clock's "+ 1" past them would overflow.
+        for e in incoming where VersionLimit.accepts(e.version) {
             if e.origin == me {
                 clock = max(clock, e.version)
                 let mine = entries[e.key]

@@ -37,7 +37,8 @@ public struct MACDirectory: Sendable {
         var correction: Entry? = nil
         for (peer, entry) in incoming {
             let known = entries[peer]?.version ?? 0
-            guard entry.version > known else { continue }
+            // Beyond the limit (decoders refuse it): our "+ 1" past it would overflow.
+            guard entry.version > known, VersionLimit.accepts(entry.version) else { continue }
             if peer == me {
                 let mine = entries[me]?.macs ?? []
                 entries[me] = Entry(version: entry.version + 1, macs: mine)
@@ -80,7 +81,7 @@ public struct MACDirectory: Sendable {
         var entries: [PeerName: Entry] = [:]
         for _ in 0..<count {
             let peer = try b.readPeerName()
-            let version = try b.readWireInteger(as: UInt64.self)
+            let version = try b.readWireVersion(field: "MAC directory version")
             let n = try b.readWireCount(field: "MACs", limit: maxMACs, minElementSize: 6)
             var macs = Set<MAC>()
             for _ in 0..<n { macs.insert(MAC(rawValue: try b.readPeerName().rawValue)) }

@@ -277,7 +277,8 @@ extension Sleeve {
                 var start = 0
                 while start < message.count {
                     let end = min(start + segment, message.count)
-                    handle(UnsafeMutableRawBufferPointer(rebasing: message[start..<end]), assembler, frames, &reassembly, now: now)
+                    handle(UnsafeMutableRawBufferPointer(rebasing: message[start..<end]), from: batch.addresses[i], assembler,
+                           frames, &reassembly, now: now)
                     start = end
                 }
             }
@@ -288,11 +289,15 @@ extension Sleeve {
 
     /// One received datagram.
     @inline(__always)
-    private func handle(_ datagram: UnsafeMutableRawBufferPointer, _ assembler: DatagramAssembler, _ frames: FrameBatch,
-                        _ reassembly: inout Reassembly, now: UInt64) {
-        guard let (header, body) = open(datagram, now: now), !header.flags.contains(.heartbeat) else { return }
+    private func handle(_ datagram: UnsafeMutableRawBufferPointer, from source: sockaddr_in, _ assembler: DatagramAssembler,
+                        _ frames: FrameBatch, _ reassembly: inout Reassembly, now: UInt64) {
+        guard let (header, body) = open(datagram, from: source, now: now), !header.flags.contains(.heartbeat) else { return }
         let broadcast = header.flags.contains(.broadcast)
+        // With a password, what came unsealed (from a trusted neighbour) stays with us: passed
+        // on, it would leave sealed under our key, vouched for by us.
+        let relayable = !configuration.sealed || header.flags.contains(.sealed)
         guard header.destination == configuration.me else {
+            guard relayable else { return counters.drop(.unsealedRelay) }
             // Not ours: on towards its destination.
             guard header.hops > 1 else { return counters.drop(.hopLimit) }
             let key = DatagramAssembler.Key(destination: header.destination, source: header.source,
@@ -317,22 +322,22 @@ extension Sleeve {
             case .malformed: counters.drop(.malformed)
             case let .complete(frame):
                 // The reassembly buffer may serve the next fragment: inject it now.
-                deliver(CollectionOfOne(frame), header, assembler, nil, now: now)
+                deliver(CollectionOfOne(frame), header, assembler, nil, relay: relayable, now: now)
             }
         } else {
             guard !FrameList(body).isMalformed else { return counters.drop(.malformed) }
-            deliver(FrameList(body), header, assembler, frames, now: now)
+            deliver(FrameList(body), header, assembler, frames, relay: relayable, now: now)
         }
     }
 
     /// Frames that reached their destination: learn where their senders are, inject them (into
     /// `batch` when given, else at once), and for a broadcast pass them on to this router's
-    /// children in the source's tree.
+    /// children in the source's tree (when `relay`: not what came unsealed under a password).
     private func deliver<Frames: Sequence>(_ frames: Frames, _ header: SleeveHeader, _ assembler: DatagramAssembler,
-                                           _ batch: FrameBatch?, now: UInt64) where Frames.Element == UnsafeRawBufferPointer {
+                                           _ batch: FrameBatch?, relay: Bool, now: UInt64) where Frames.Element == UnsafeRawBufferPointer {
         let children: [PeerName] = state.withLock { s in
             for frame in frames where frame.count >= 14 { s.table.learn(MAC(frame, at: 6), at: .peer(header.source), now: now) }
-            return header.flags.contains(.broadcast) ? s.broadcastChildren(of: header.source) : []
+            return header.flags.contains(.broadcast) && relay ? s.broadcastChildren(of: header.source) : []
         }
         for frame in frames where frame.count >= 14 {
             if let batch {
@@ -352,9 +357,11 @@ extension Sleeve {
     }
 
     /// Checks a datagram: header, known sender, seal and replay window. Returns the header and
-    /// the opened body, or nil (and counts why).
+    /// the opened body, or nil (and counts why). With a password, an unsealed datagram is taken
+    /// only from a neighbour both ends trust (`PeerPath.clear`), only from its own underlay
+    /// address and port, and only with a counter the replay window has not seen.
     @inline(__always)
-    private func open(_ datagram: UnsafeMutableRawBufferPointer, now: UInt64)
+    private func open(_ datagram: UnsafeMutableRawBufferPointer, from source: sockaddr_in, now: UInt64)
         -> (SleeveHeader, UnsafeRawBufferPointer)? {
         guard let header = SleeveHeader(from: UnsafeRawBufferPointer(datagram)) else {
             counters.drop(.malformed)
@@ -363,19 +370,25 @@ extension Sleeve {
         // One look at the sender's path: known, its key, whether it may send unsealed, and the
         // counter not seen before.
         let isSealed = header.flags.contains(.sealed)
-        let (known, key, trusted, unseen): (Bool, AEADKey?, Bool, Bool) = state.withLock { s in
-            guard let path = s.paths[header.sender] else { return (false, nil, false, false) }
-            return (true, path.receiveKey, path.trusted, !isSealed || path.window.check(header.counter))
+        let (known, key, clear, address, unseen): (Bool, AEADKey?, Bool, sockaddr_in, Bool) = state.withLock { s in
+            guard let path = s.paths[header.sender] else { return (false, nil, false, sockaddr_in(), false) }
+            return (true, path.receiveKey, path.clear, path.address, !configuration.sealed || path.window.check(header.counter))
         }
         guard known else {
             counters.drop(.unknownSender)
             return nil
         }
-        // With a password, unsealed datagrams are taken only from a trusted subnet, and never
-        // heartbeats (they carry the trust itself). Without one, nothing is sealed.
-        let sealed = configuration.sealed && (isSealed || !trusted || header.flags.contains(.heartbeat))
+        // With a password, unsealed datagrams are taken only while both ends trust each other's
+        // subnet, and never heartbeats (they carry the trust itself). Without one, nothing is
+        // sealed.
+        let sealed = configuration.sealed && (isSealed || !clear || header.flags.contains(.heartbeat))
         guard isSealed == sealed else {
             counters.drop(sealed ? .unsealed : .malformed)
+            return nil
+        }
+        if configuration.sealed, !isSealed,
+           source.sin_addr.s_addr != address.sin_addr.s_addr || source.sin_port != address.sin_port {
+            counters.drop(.spoofedSource)
             return nil
         }
         guard !sealed || key != nil else {
@@ -399,7 +412,9 @@ extension Sleeve {
         let body = UnsafeRawBufferPointer(rebasing: datagram[SleeveHeader.size..<(SleeveHeader.size + bodyLength)])
         let fresh = state.withLock { s -> Bool in
             guard var path = s.paths[header.sender] else { return false }
-            if sealed, !path.window.accept(header.counter) { return false }
+            // Unsealed ones too (with a password they come from a checked address): a replayed
+            // clear datagram is no more welcome than a sealed one.
+            if configuration.sealed, !path.window.accept(header.counter) { return false }
             path.lastHeard = now
             if header.flags.contains(.heartbeat), body.count >= 3 {
                 if body[0] & 1 == 1 { path.theyHearUs = now }

@@ -5,6 +5,11 @@ public final class SleeveCounters: Sendable {
     /// Why a frame or datagram was dropped.
     public enum Drop: Int, CaseIterable, Sendable {
         case malformed, unknownSender, unsealed, forged, replayed, noRoute, tooBig, hopLimit
+        /// Unsealed, claiming a neighbour's name but not from its underlay address and port.
+        case spoofedSource
+        /// Unsealed and not for this router: never relayed (onwards it would travel sealed, as if
+        /// authenticated).
+        case unsealedRelay
 
         public var label: String {
             switch self {
@@ -16,6 +21,8 @@ public final class SleeveCounters: Sendable {
             case .noRoute: "no_route"
             case .tooBig: "too_big"
             case .hopLimit: "hop_limit"
+            case .spoofedSource: "spoofed_source"
+            case .unsealedRelay: "unsealed_relay"
             }
         }
     }

@@ -124,6 +124,8 @@ extension ByteBuffer {
         for _ in 0..<count {
             let e = RingEntry(token: try readWireInteger(), owner: try readPeerName(),
                               version: try readWireInteger(), free: try readWireInteger())
+            // Owners add one to their entries' 32-bit versions: refuse one that would overflow.
+            guard e.version <= UInt32.max / 2 else { throw .invalid("ring entry version \(e.version) is beyond the limit") }
             guard e.token < end, entries.last.map({ $0.token < e.token }) ?? (e.token == start) else {
                 throw .invalid("ring token order")
             }
@@ -155,6 +157,6 @@ extension ByteBuffer {
     }
 
     mutating func readProposal() throws(WireError) -> ProposalID {
-        ProposalID(round: try readWireInteger(), proposer: try readPeerName())
+        ProposalID(round: try readWireVersion(field: "Paxos round"), proposer: try readPeerName())
     }
 }

@@ -71,7 +71,9 @@ public struct Paxos: Hashable, Sendable {
     @discardableResult
     public mutating func merge(_ other: [PeerName: PaxosClaims]) -> Bool {
         var changed = false
-        for (name, claims) in other where knows[name].map({ claims.supersedes($0) }) ?? true {
+        // Rounds beyond the limit (decoders refuse them) would overflow the next proposal's.
+        for (name, claims) in other where knows[name].map({ claims.supersedes($0) }) ?? true
+            && VersionLimit.accepts(claims.promise.round) && VersionLimit.accepts(claims.accepted.round) {
             knows[name] = claims
             changed = true
         }

@@ -15,10 +15,12 @@ struct PeerConnectionSettings: Sendable {
 /// One mesh connection: runs the handshake, then seals and opens every frame and turns frames
 /// into `MeshMessage`s for the mesh.
 ///
-/// Handshake, both sides at once: the 8-byte `ProtocolHeader`; a `KeyHello` frame in clear (an
-/// ephemeral X25519 key when a password is set); then the `HandshakeFeatures` frame, sealed under
-/// the session key when a password is set. A side that cannot open the other's features holds
-/// another password and closes. Deadlines: the handshake must finish in `handshakeTimeout`; later
+/// Handshake: both sides send the 8-byte `ProtocolHeader` at once; once the version is agreed,
+/// a `KeyHello` frame in clear (with a password, the CPace share for that version); then the
+/// `HandshakeFeatures` frame, sealed under the session key when a password is set. With a
+/// password the side that dialled sends its features first and the other waits until it has
+/// opened them: a remote that has proved nothing receives nothing that depends on the password.
+/// A side that cannot open the other's features holds another password and closes. Deadlines: the handshake must finish in `handshakeTimeout`; later
 /// a connection that sends nothing for `readTimeout`, or cannot take writes for `writeTimeout`,
 /// is closed. Heartbeats every `heartbeatInterval` keep a quiet connection alive.
 final class PeerConnectionHandler: ChannelDuplexHandler {
@@ -28,13 +30,19 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
 
     private enum Phase { case header, hello, features, established, closed }
 
+    /// The random frame an accepting side sends a dialler that failed to prove the password.
+    static let refusalSize = 32
+
     private let settings: PeerConnectionSettings
     private let origin: ConnectionOrigin
     private let delegate: any PeerConnectionDelegate
     private let connectionID = secureRandomUInt64()
     private var phase = Phase.header
     private var version: UInt8 = 0
-    private var keyPair: EphemeralKeyPair?
+    private var exchange: PasswordKeyExchange?
+    /// Whether our features went out (with a password, the accepting side waits for the
+    /// dialler's).
+    private var sentFeatures = false
     private var keys: SessionKeys?
     private var sendCounter: UInt64 = 0
     private var receiveCounter: UInt64 = 0
@@ -56,17 +64,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         lastRead = .now()
         var header = context.channel.allocator.buffer(capacity: 64)
         header.writeBytes(ProtocolHeader.ours.bytes)
-        context.write(wrapOutboundOut(header), promise: nil)
-        do {
-            if settings.password != nil { keyPair = try EphemeralKeyPair() }
-        } catch {
-            fail(context: context, .malformed("key generation: \(error)"))
-            return
-        }
-        var hello = ByteBuffer()
-        KeyHello(publicKey: keyPair?.publicKey).encode(into: &hello)
-        writeFrame(context: context, hello, sealed: false)
-        context.flush()
+        context.writeAndFlush(wrapOutboundOut(header), promise: nil)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         handshakeTimer = context.eventLoop.scheduleTask(in: settings.handshakeTimeout) {
             let (handler, context) = bound.value
@@ -83,10 +81,11 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
             do {
                 let remote = try ProtocolHeader(bytes: bytes)
                 version = try ProtocolHeader.ours.negotiate(with: remote)
-                phase = .hello
             } catch {
                 fail(context: context, error)  // typed: HandshakeFailure
+                return
             }
+            sendHello(context: context)
         case let .frame(frame):
             switch phase {
             case .hello: receiveHello(context: context, frame)
@@ -97,6 +96,31 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The key hello, once the version is agreed (the CPace generator is bound to it).
+    private func sendHello(context: ChannelHandlerContext) {
+        if let password = settings.password {
+            do { exchange = try PasswordKeyExchange(password: password, channel: Array("weft".utf8) + [version]) } catch {
+                fail(context: context, .malformed("key exchange: \(error)"))
+                return
+            }
+        }
+        var hello = ByteBuffer()
+        KeyHello(publicKey: exchange?.share).encode(into: &hello)
+        writeFrame(context: context, hello, sealed: false)
+        context.flush()
+        phase = .hello
+    }
+
+    private func sendFeatures(context: ChannelHandlerContext) {
+        var features = ByteBuffer()
+        HandshakeFeatures(name: settings.identity.name, nickname: settings.identity.nickname,
+                          uid: settings.identity.uid, connectionID: connectionID,
+                          capabilities: settings.capabilities).encode(into: &features)
+        writeFrame(context: context, features, sealed: true)
+        context.flush()
+        sentFeatures = true
+    }
+
     private func receiveHello(context: ChannelHandlerContext, _ frame: ByteBuffer) {
         var frame = frame
         let hello: KeyHello
@@ -104,7 +128,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
             fail(context: context, .malformed("key hello: \(error)"))
             return
         }
-        switch (settings.password, hello.publicKey, keyPair) {
+        switch (settings.password, hello.publicKey, exchange) {
         case (nil, nil, _):
             break
         case (.some, nil, _):
@@ -113,29 +137,33 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
         case (nil, .some, _):
             fail(context: context, .remoteEncrypted)
             return
-        case let (.some(password), .some(remoteKey), .some(keyPair)):
+        case let (.some, .some(remoteShare), .some(exchange)):
             do {
-                keys = try SessionKeys(keyPair: keyPair, remotePublicKey: remoteKey, password: password,
-                                       isInitiator: origin.outbound)
+                keys = try SessionKeys(exchange: exchange, remoteShare: remoteShare, isInitiator: origin.outbound)
             } catch {
                 fail(context: context, .malformed("key exchange: \(error)"))
                 return
             }
         case (.some, .some, nil):
-            fail(context: context, .malformed("no local key pair"))
+            fail(context: context, .malformed("no local key exchange"))
             return
         }
-        var features = ByteBuffer()
-        HandshakeFeatures(name: settings.identity.name, nickname: settings.identity.nickname,
-                          uid: settings.identity.uid, connectionID: connectionID,
-                          capabilities: settings.capabilities).encode(into: &features)
-        writeFrame(context: context, features, sealed: true)
-        context.flush()
+        // With a password, the accepting side answers only once the dialler proved it (below).
+        if settings.password == nil || origin.outbound { sendFeatures(context: context) }
         phase = .features
     }
 
     private func receiveFeatures(context: ChannelHandlerContext, _ frame: ByteBuffer) {
         guard var plain = open(frame) else {
+            if !sentFeatures {
+                // The dialler did not prove the password: instead of our features, random bytes
+                // in their place, which it fails to open as it would features sealed under
+                // another password (so it can say "wrong password"). They depend on nothing.
+                var refusal = context.channel.allocator.buffer(capacity: 4 + Self.refusalSize)
+                refusal.writeInteger(UInt32(Self.refusalSize), endianness: .big)
+                refusal.writeBytes(secureRandomBytes(Self.refusalSize))
+                context.writeAndFlush(wrapOutboundOut(refusal), promise: nil)
+            }
             fail(context: context, .authenticationFailed)
             return
         }
@@ -144,6 +172,8 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
             fail(context: context, .malformed("features: \(error)"))
             return
         }
+        // The dialler proved the password (its features opened): now ours.
+        if !sentFeatures { sendFeatures(context: context) }
         if remote.name == settings.identity.name {
             fail(context: context, .connectToSelf)
             return

@@ -53,5 +53,8 @@ public enum HandshakeFailure: Error, Equatable, Sendable, CustomStringConvertibl
     }
 
     /// Failures that retrying cannot fix.
-    public var isPermanent: Bool { self == .connectToSelf }
+    /// None is: a dial that reached this router itself may have been reflected to it (a
+    /// forwarding box, a spoofed answer), and must not stop that target for good; it is retried
+    /// with the backoff of any failure (growing to 2 minutes).
+    public var isPermanent: Bool { false }
 }

@@ -43,7 +43,7 @@ public struct HandshakeFeatures: Equatable, Sendable {
 }
 
 /// The second handshake message, always in clear: whether this side encrypts, and if so its
-/// ephemeral X25519 public key.
+/// CPace share for this connection (32 bytes, a ristretto255 point).
 public struct KeyHello: Equatable, Sendable {
     public var publicKey: [UInt8]?
 

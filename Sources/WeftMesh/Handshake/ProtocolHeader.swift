@@ -5,7 +5,9 @@ public struct ProtocolHeader: Equatable, Sendable {
     public static let magic: [UInt8] = Array("WEFT".utf8)
     public static let size = 8
     /// The versions this build speaks.
-    public static let ours = ProtocolHeader(minVersion: 1, maxVersion: 1)
+    /// Version 2: the password step is CPace (version 1 sealed features under an
+    /// X25519-and-password key, which gave anyone a tag to test guesses against offline).
+    public static let ours = ProtocolHeader(minVersion: 2, maxVersion: 2)
 
     public var minVersion: UInt8
     public var maxVersion: UInt8

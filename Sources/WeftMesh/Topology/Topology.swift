@@ -66,7 +66,8 @@ public struct Topology: Sendable, Equatable {
                 // A report of ourselves from an earlier incarnation: move our version past it
                 // so our current report wins everywhere.
                 var me = local
-                if e.uid != me.uid, e.version >= me.version {
+                // Beyond the limit (decoders refuse it): stepping past it would overflow.
+                if e.uid != me.uid, e.version >= me.version, VersionLimit.accepts(e.version) {
                     me.version = e.version + 1
                     peers[localName] = me
                     result.localBumped = true

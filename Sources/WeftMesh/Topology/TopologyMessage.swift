@@ -66,8 +66,8 @@ public enum TopologyMessage: Equatable, Sendable {
                 let name = try buffer.readPeerName()
                 let nickname = try buffer.readWireString(field: "nickname", limit: Limit.nickname)
                 let uid: UInt64 = try buffer.readWireInteger()
-                let version: UInt64 = try buffer.readWireInteger()
-                let base: UInt64 = try buffer.readWireInteger()
+                let version = try buffer.readWireVersion(field: "entry version")
+                let base = try buffer.readWireVersion(field: "entry base version")
                 guard version > 0, base < version else { throw .invalid("entry version \(base)..\(version)") }
                 let nUp = try buffer.readWireCount(field: "connections", limit: Limit.connections, minElementSize: 9)
                 var upserts: [ConnectionSummary] = []
@@ -99,7 +99,7 @@ public enum TopologyMessage: Equatable, Sendable {
             for _ in 0..<count {
                 let name = try buffer.readPeerName()
                 let uid: UInt64 = try buffer.readWireInteger()
-                let version: UInt64 = try buffer.readWireInteger()
+                let version = try buffer.readWireVersion(field: "digest version")
                 versions.append(PeerVersion(name: name, uid: uid, version: version))
             }
             return .digest(versions)

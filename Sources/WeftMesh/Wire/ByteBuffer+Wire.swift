@@ -63,3 +63,13 @@ extension ByteBuffer {
         return b
     }
 }
+
+extension ByteBuffer {
+    /// Reads a version (u64) and refuses one above `VersionLimit.maximum`, which a merge's
+    /// "+ 1" would overflow.
+    public mutating func readWireVersion(field: String) throws(WireError) -> UInt64 {
+        let version: UInt64 = try readWireInteger()
+        guard VersionLimit.accepts(version) else { throw .invalid("\(field) \(version) is beyond the version limit") }
+        return version
+    }
+}

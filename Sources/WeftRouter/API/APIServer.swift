@@ -52,7 +52,7 @@ final class APIHandler: ChannelInboundHandler {
             if tooLarge {
                 promise.succeed(.error("request body too large", .payloadTooLarge))
             } else {
-                let request = APIRequest(head: head, body: body)
+                let request = APIRequest(head: head, body: body, clientPort: context.channel.remoteAddress?.port)
                 promise.completeWithTask { [handle] in await handle(request) }
             }
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

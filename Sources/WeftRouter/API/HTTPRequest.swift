@@ -11,10 +11,19 @@ struct APIRequest: Sendable {
     /// The client asked for JSON (`Accept: application/json`): failures then come as
     /// `APIErrorBody`, and `/ps` as a list of `ContainerRecord`.
     var acceptsJSON: Bool
+    /// The `Host` header, if any.
+    var host: String?
+    /// The request carries `Origin` or a browser's fetch-metadata headers (`Sec-Fetch-*`).
+    var fromBrowser: Bool
+    /// The client's TCP port (its end of the loopback connection).
+    var clientPort: Int?
 
-    init(head: HTTPRequestHead, body: [UInt8]) {
+    init(head: HTTPRequestHead, body: [UInt8], clientPort: Int? = nil) {
         method = head.method
         acceptsJSON = head.headers["Accept"].contains { $0.contains("application/json") }
+        host = head.headers["Host"].first
+        fromBrowser = head.headers.contains { $0.name.lowercased() == "origin" || $0.name.lowercased().hasPrefix("sec-fetch-") }
+        self.clientPort = clientPort
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = parts[0].split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         query = parts.count > 1 ? Self.formFields(String(parts[1])) : []

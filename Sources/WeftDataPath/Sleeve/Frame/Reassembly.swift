@@ -29,7 +29,10 @@ public struct FragmentHeader: Equatable, Sendable {
 /// Puts fragmented frames back together: a fixed set of 64 KiB buffers, reused; a frame whose
 /// pieces do not all arrive within a second is given up (its buffer taken by the next one).
 /// Pieces may have any size (a sender cuts them to the path's MTU), at least 64 bytes but the
-/// last; a piece starting where one already started is a duplicate and ignored.
+/// last. Which bytes arrived is kept exactly (a bit per byte): a piece that covers only bytes
+/// already there is a duplicate and ignored; one that overlaps what is there in part gives the
+/// frame up (two overlapping pieces could otherwise add up to the total and leave a gap of
+/// stale memory in a "complete" frame).
 public struct Reassembly {
     public static let slots = 32
     static let timeout: UInt64 = 1_000_000_000
@@ -45,20 +48,38 @@ public struct Reassembly {
 
     private var entries = [Entry](repeating: Entry(), count: slots)
     private let buffers: UnsafeMutableRawPointer
-    /// Per slot, one bit per 64-byte unit of the frame: where a piece started.
-    private let starts: UnsafeMutablePointer<UInt64>
-    static let words = 65536 / 64 / 64
+    /// Per slot, one bit per byte of the frame: which bytes have arrived.
+    private let covered: UnsafeMutablePointer<UInt64>
+    static let words = 65536 / 64
 
     public init() {
         buffers = .allocate(byteCount: Self.slots * 65536, alignment: 16)
-        starts = .allocate(capacity: Self.slots * Self.words)
-        starts.initialize(repeating: 0, count: Self.slots * Self.words)
+        covered = .allocate(capacity: Self.slots * Self.words)
+        covered.initialize(repeating: 0, count: Self.slots * Self.words)
     }
 
     /// Frees the buffers (the owner calls it once, when done).
     public func deallocate() {
         buffers.deallocate()
-        starts.deallocate()
+        covered.deallocate()
+    }
+
+    /// How much of bytes `from..<to` of a slot's bitmap is set: none, some, or all.
+    private enum Coverage { case none, some, all }
+
+    private func coverage(_ bitmap: UnsafeMutablePointer<UInt64>, _ from: Int, _ to: Int, set: Bool) -> Coverage {
+        var any = false, all = true
+        var b = from
+        while b < to {
+            let lo = b & 63, n = min(64 - lo, to - b)
+            let mask: UInt64 = n == 64 ? ~0 : ((1 << UInt64(n)) - 1) << UInt64(lo)
+            let bits = bitmap[b >> 6] & mask
+            if bits != 0 { any = true }
+            if bits != mask { all = false }
+            if set { bitmap[b >> 6] |= mask }
+            b += n
+        }
+        return all ? .all : any ? .some : .none
     }
 
     public enum Result {
@@ -82,19 +103,20 @@ public struct Reassembly {
             let i = entries.firstIndex { !$0.inUse || now > $0.stamp &+ Self.timeout }
                 ?? entries.indices.min { entries[$0].stamp < entries[$1].stamp }!
             entries[i] = Entry(source: source, frameID: header.frameID, total: header.total, stamp: now, inUse: true)
-            (starts + i * Self.words).update(repeating: 0, count: Self.words)
+            (covered + i * Self.words).update(repeating: 0, count: Self.words)
             index = i
         }
-        let i = index!
-        let unit = header.offset / 64
-        let word = starts + i * Self.words + unit / 64, bit = UInt64(1) << UInt64(unit % 64)
-        guard word.pointee & bit == 0 else { return .pending }
-        word.pointee |= bit
-        entries[i].received += data.count
-        guard entries[i].received <= entries[i].total else {
+        guard let i = index else { return .malformed }
+        let bitmap = covered + i * Self.words
+        switch coverage(bitmap, header.offset, header.offset + data.count, set: false) {
+        case .all: return .pending  // a duplicate
+        case .some:
             entries[i].inUse = false  // overlapping pieces: not a frame we can trust
             return .malformed
+        case .none:
+            _ = coverage(bitmap, header.offset, header.offset + data.count, set: true)
         }
+        entries[i].received += data.count
         let base = buffers + i * 65536
         (base + header.offset).copyMemory(from: data.baseAddress!, byteCount: data.count)
         guard entries[i].received == entries[i].total else { return .pending }

@@ -28,8 +28,8 @@ public struct ReplayWindow: Sendable {
             if shift >= Self.size {
                 for i in bits.indices { bits[i] = 0 }
             } else {
-                var c = highest + 1
-                while c <= counter { clear(c); c += 1 }
+                // A range, not `c += 1` up to the counter: that would trap at UInt64.max.
+                for c in (highest + 1)...counter { clear(c) }
             }
             highest = counter
         }

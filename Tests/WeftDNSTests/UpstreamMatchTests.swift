@@ -1,0 +1,24 @@
+import Testing
+@testable import WeftDNS
+import WeftTypes
+
+/// What counts as the upstream's answer to a try: its ID, the response bit, the question.
+@Suite struct UpstreamMatchTests {
+    static func message(id: UInt16, response: Bool, name: String) throws -> [UInt8] {
+        let q = DNSQuestion(name: try #require(DNSName(name)), type: .a, dnsClass: 1)
+        return DNSMessage(id: id, flags: response ? 0x8180 : 0x0100, questions: [q]).encoded(limit: 512)
+    }
+
+    @Test func matching() throws {
+        let query = try Self.message(id: 7, response: false, name: "real.example.")
+        let slice = try #require(UpstreamResolver.question(of: query))
+        let question = (count: (query[4], query[5]), bytes: slice)
+        #expect(UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "real.example."), id: 7, question: question))
+        #expect(UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "REAL.Example."), id: 7, question: question))
+        // Another question with the right ID, the wrong ID, or a query instead of an answer.
+        #expect(!UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "evil.example."), id: 7, question: question))
+        #expect(!UpstreamResolver.answers(try Self.message(id: 8, response: true, name: "real.example."), id: 7, question: question))
+        #expect(!UpstreamResolver.answers(try Self.message(id: 7, response: false, name: "real.example."), id: 7, question: question))
+        #expect(!UpstreamResolver.answers([0, 7, 0x81], id: 7, question: question))
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Upstream DNS spoofing. The router forwards names outside its domain to h2, where a spoofer on
+# the path answers every query first, with the right ID and port but for another question; the
+# real answer follows. The container gets the real answer, and the spoofed one is counted.
+# Each forwarded query leaves from a port of its own.
+source "$(dirname "$0")/../lib.sh"
+tn_setup 2
+conf="$TN_RUN/upstream.conf"
+echo "nameserver $(tn_ip 2)" > "$conf"
+tn_exec 2 timeout 40 python3 "$TN_ROOT/testnet/tools/spoofing-upstream.py" 38 &
+tn_launch 1 --resolv-conf "$conf" >/dev/null
+tn_attach 1 d1 >/dev/null
+answer() { tn_cexec d1 dig @169.254.53.53 "$1" +short +tries=1 +time=3 2>/dev/null; }
+real() { [ "$(answer real.example)" = 1.2.3.4 ]; }
+tn_check "the container gets the real answer, not the spoofed one" real
+counted() { [ "$(tn_http 1 /metrics | awk '/^weft_dns_upstream_mismatched_total/ {print $2}')" -ge 1 ]; }
+tn_check "the spoofed answer is counted" counted
+ports() {
+    local file="$TN_RUN/upstream.pcap" pid n
+    tn_exec 1 timeout 6 tcpdump -i eth0 -n -U -w "$file" udp dst port 53 >/dev/null 2>&1 &
+    pid=$!
+    sleep 1
+    for name in a b c d; do answer "$name.example" >/dev/null; done
+    sleep 0.5
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    n=$(tcpdump -r "$file" -n 2>/dev/null | awk '{print $3}' | sort -u | wc -l)
+    [ "$n" -ge 4 ]
+}
+tn_check "four forwarded queries leave from four source ports" ports
