@@ -5,6 +5,13 @@ set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the scenarios create network namespaces" >&2; exit 1; }
 testnet/install-deps.sh
+# Every script the README names runs as written (executable), and every script parses.
+for script in testnet/*.sh testnet/bench/*.sh; do
+    [ -x "$script" ] || { echo "$script is not executable (chmod +x, and git update-index --chmod=+x)"; exit 1; }
+done
+for script in testnet/*.sh testnet/bench/*.sh testnet/scenarios/*.sh; do
+    bash -n "$script" || { echo "$script does not parse"; exit 1; }
+done
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Compiling|^Write|^Planning' || true
 swift build 2>&1 | tail -n 1
 # The unit tests run in a network namespace of their own (with only a loopback): the

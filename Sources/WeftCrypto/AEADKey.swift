@@ -5,6 +5,12 @@ import CSodium
 /// fraction of ChaCha20's cost per byte with AES-NI). Both have 32-byte keys, 12-byte nonces
 /// and 16-byte tags. A key is used for one direction of one session with one cipher only, so a
 /// counter never repeats under the same key.
+/// How many messages one key seals before the connection that made it is renewed (a fresh
+/// CPace exchange, so fresh keys): 2^32, the invocation bound NIST SP 800-38D sets for GCM and
+/// far inside ChaCha20-Poly1305's (its 64-bit counter nonces never repeat before 2^64). At a
+/// sleeve's full speed (~120 000 datagrams a second) a key lasts about ten hours.
+public let aeadRotationLimit: UInt64 = 1 << 32
+
 public struct AEADKey: Sendable, Equatable {
     let bytes: [UInt8]
     public let cipher: AEADCipher

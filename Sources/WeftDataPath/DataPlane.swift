@@ -17,6 +17,9 @@ public protocol DataPlane: Sendable {
     /// Once a second.
     func tick()
     func status() -> DataPathStatus
+    /// The neighbours whose data-path keys have sealed as much as one key should: the router
+    /// renews their connections (fresh keys).
+    func dueForRenewal() -> Set<PeerName>
     /// Counters as Prometheus series.
     var counters: [(name: String, labels: [(String, String)], value: Int)] { get }
     /// Throws `.noSuchNamespace` unless the namespace `spec` names can be opened.
@@ -28,6 +31,7 @@ public protocol DataPlane: Sendable {
 }
 
 extension DataPath: DataPlane {
+    public func dueForRenewal() -> Set<PeerName> { sleeve.dueForRenewal() }
     public func checkNamespace(_ spec: String) throws(DataPathError) { try bridge.checkNamespace(spec) }
     public func plug(_ link: ContainerLink) throws(DataPathError) { try bridge.plug(link) }
     public func unplug(_ link: ContainerLink) { bridge.unplug(link) }

@@ -147,6 +147,14 @@ public final class Mesh: Sendable {
         dialDueTargets()
     }
 
+    /// Closes the connection to `peer` so that a new one, with fresh keys, replaces it (a
+    /// connection that lived a minute is dialled again at once).
+    public func renew(_ peer: PeerName) {
+        guard let connection = state.withLock({ $0.live[peer]?.connection }) else { return }
+        logger.info("renewing the connection to \(peer): its keys sealed \(aeadRotationLimit) messages")
+        connection.close()
+    }
+
     /// Stops trying to connect to `peers`; connections that exist stay.
     public func forget(_ peers: [String]) {
         let addresses = peers.map(normalise)

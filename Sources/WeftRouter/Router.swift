@@ -96,7 +96,7 @@ public final class Router: Sendable {
         ipam?.start()
         dataPath.start()
         announceMACs()
-        var services: [any Service] = [DataPathService(dataPath: dataPath, loop: group.next()),
+        var services: [any Service] = [DataPathService(dataPath: dataPath, mesh: mesh, loop: group.next()),
                                        MeshService(mesh: mesh, initialPeers: configuration.initialPeers)]
         if let ipam { services.append(IPAMTicks(ipam: ipam, logger: logger)) }
         if let dns { services.append(DNSServing(router: self, dns: dns)) }

@@ -1,7 +1,8 @@
+import Glibc
 import Testing
 import WeftCrypto
 import WeftMesh
-import WeftDataPath
+@testable import WeftDataPath
 import WeftTypes
 
 @Suite struct SleeveFramingTests {
@@ -180,5 +181,21 @@ import WeftTypes
         // The frame is gone: its remaining piece starts a new one, which stays pending.
         let rest = frame[164..<200].withUnsafeBytes { r.add(FragmentHeader(frameID: 9, offset: 164, total: 200), data: $0, source: 1, now: 0) }
         guard case .pending = rest else { Issue.record("the given-up frame completed"); return }
+    }
+}
+
+/// Keys are renewed before they seal more than `aeadRotationLimit` datagrams.
+@Suite struct KeyRenewalTests {
+    @Test func dueAtTheLimit() throws {
+        let password = try PasswordKey(password: "x")
+        let pair = try (PasswordKeyExchange(password: password, channel: [2]), PasswordKeyExchange(password: password, channel: [2]))
+        let keys = try SessionKeys(exchange: pair.0, remoteShare: pair.1.share, isInitiator: true)
+        var path = Sleeve.PeerPath(address: sockaddr_in(), sendKey: keys.udpSend, receiveKey: keys.udpReceive)
+        path.sendCounter = aeadRotationLimit - 1
+        #expect(!path.dueForRenewal)
+        path.sendCounter = aeadRotationLimit
+        #expect(path.dueForRenewal)
+        let plain = Sleeve.PeerPath(address: sockaddr_in(), sendKey: nil, receiveKey: nil, sendCounter: aeadRotationLimit)
+        #expect(!plain.dueForRenewal)  // nothing sealed, nothing to renew
     }
 }

@@ -80,3 +80,16 @@ import WeftTypes
         #expect(g.allows("198.18.0.9", now: 61 * second))  // the oldest failure aged out
     }
 }
+
+/// A dial that reached this router itself may have been reflected: never a permanent failure.
+@Suite struct ReflectedDialTests {
+    @Test func connectToSelfIsRetried() {
+        #expect(!HandshakeFailure.connectToSelf.isPermanent)
+        var targets = ConnectionTargets()
+        var rng = SplitMix64(seed: 1)
+        targets.addDirect(["198.18.0.1:6783"], replace: false, now: 0)
+        targets.failed("198.18.0.1:6783", reason: "connection to self", permanent: HandshakeFailure.connectToSelf.isPermanent,
+                       now: 0, rng: &rng)
+        #expect(targets.due(now: 10 * 60 * 1_000_000_000, connected: [], budget: 10) == ["198.18.0.1:6783"])  // dialled again
+    }
+}

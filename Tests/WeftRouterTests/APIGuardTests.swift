@@ -52,3 +52,14 @@ import Testing
         #expect(APIGuard.loopbackOwner(clientPort: 40001, serverPort: 6784, table: table) == nil)
     }
 }
+
+/// The fields of a POST come from its body only; PUT and DELETE also take the query's.
+@Suite struct FormFieldTests {
+    @Test func postFieldsFromTheBodyOnly() {
+        let post = APIRequest(head: HTTPRequestHead(version: .http1_1, method: .POST, uri: "/connect?peer=from-query"),
+                              body: Array("peer=from-body".utf8))
+        #expect(post.values("peer") == ["from-body"])
+        let put = APIRequest(head: HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/name/c1/10.32.0.1?fqdn=web"), body: [])
+        #expect(put.values("fqdn") == ["web"])
+    }
+}

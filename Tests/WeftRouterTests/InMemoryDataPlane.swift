@@ -38,6 +38,7 @@ final class InMemoryDataPlane: DataPlane {
     }
 
     var counters: [(name: String, labels: [(String, String)], value: Int)] { [] }
+    func dueForRenewal() -> Set<PeerName> { [] }
 
     func checkNamespace(_ spec: String) throws(DataPathError) {
         guard namespaces.contains(spec) else { throw DataPathError(.noSuchNamespace, "no namespace \(spec)") }

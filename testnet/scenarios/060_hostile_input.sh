@@ -7,10 +7,10 @@ tn_launch_mesh 3
 h1=$(tn_ip 1)
 # host 4 has no router: it plays the attacker.
 tn_exec 4 bash -c "head -c 65536 /dev/urandom > /dev/tcp/$h1/6783" 2>/dev/null || true
-tn_send_raw 4 "$h1" 6783 'WEFT\002\002\000\000\000\000\000\050\000'        # truncated hello
-tn_send_raw 4 "$h1" 6783 'WEFT\002\002\000\000\377\377\377\377AAAA'        # oversized length
+tn_send_raw 4 "$h1" 6783 'WEFT\001\001\000\000\000\000\000\050\000'        # truncated hello
+tn_send_raw 4 "$h1" 6783 'WEFT\001\001\000\000\377\377\377\377AAAA'        # oversized length
 tn_send_raw 4 "$h1" 6783 'WEFT\011\011\000\000'                            # no common version
-tn_send_raw 4 "$h1" 6783 'WEFT\002\002\000\000\000\000\000\001\000' 1      # hello, then silence
+tn_send_raw 4 "$h1" 6783 'WEFT\001\001\000\000\000\000\000\001\000' 1      # hello, then silence
 for _ in $(seq 1 40); do tn_send_raw 4 "$h1" 6783 'garbage'; done          # a burst
 alive() { tn_weft 1 status >/dev/null; }
 tn_check "h1 still answers" alive

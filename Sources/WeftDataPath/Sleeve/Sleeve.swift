@@ -117,6 +117,10 @@ public final class Sleeve: Sendable {
         /// The largest of our probes it last reported receiving.
         var probeAcknowledged = 0
 
+        /// This path's send key has sealed as many datagrams as one key should
+        /// (`aeadRotationLimit`): its connection is to be renewed.
+        var dueForRenewal: Bool { sendKey != nil && sendCounter >= aeadRotationLimit }
+
         /// Datagrams on this path go unsealed: both ends trust each other's subnet.
         var clear: Bool { trusted && theyTrustUs }
 
@@ -237,6 +241,11 @@ public final class Sleeve: Sendable {
             }
             socket.send(batch, count: count)
         }
+    }
+
+    /// The neighbours whose send key is due for renewal (`PeerPath.dueForRenewal`).
+    public func dueForRenewal() -> Set<PeerName> {
+        state.withLock { s in Set(s.paths.filter(\.value.dueForRenewal).keys) }
     }
 
     /// The datagram size towards each neighbour (1472 unless probing found less).

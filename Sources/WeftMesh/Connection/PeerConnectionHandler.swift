@@ -85,7 +85,8 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
                 fail(context: context, error)  // typed: HandshakeFailure
                 return
             }
-            sendHello(context: context)
+            // Version 1 is refused at the remote's key hello (below); we send none for it.
+            if version >= ProtocolHeader.oldestSpoken { sendHello(context: context) } else { phase = .hello }
         case let .frame(frame):
             switch phase {
             case .hello: receiveHello(context: context, frame)
@@ -122,6 +123,11 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func receiveHello(context: ChannelHandlerContext, _ frame: ByteBuffer) {
+        guard version >= ProtocolHeader.oldestSpoken else {
+            fail(context: context, .versionMismatch(ours: ProtocolHeader.oldestSpoken...ProtocolHeader.ours.maxVersion,
+                                                    theirs: version...version))
+            return
+        }
         var frame = frame
         let hello: KeyHello
         do { hello = try KeyHello.decode(&frame) } catch {
@@ -282,6 +288,10 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         } else if let since = unwritableSince, now - since > settings.writeTimeout {
             closeReason = "could not send for \(settings.writeTimeout.nanoseconds / 1_000_000_000) s"
+            context.close(promise: nil)
+        } else if keys != nil, max(sendCounter, receiveCounter) >= aeadRotationLimit {
+            // Its keys sealed as many messages as one key should: a new connection, new keys.
+            closeReason = "renewing the keys after \(aeadRotationLimit) messages"
             context.close(promise: nil)
         } else {
             write(context: context, data: NIOAny(MeshMessage.heartbeat), promise: nil)

@@ -7,7 +7,11 @@ public struct ProtocolHeader: Equatable, Sendable {
     /// The versions this build speaks.
     /// Version 2: the password step is CPace (version 1 sealed features under an
     /// X25519-and-password key, which gave anyone a tag to test guesses against offline).
-    public static let ours = ProtocolHeader(minVersion: 2, maxVersion: 2)
+    /// Version 1 is still named, so that a peer that speaks only it reads frames as before and
+    /// is refused at its key hello with "no common protocol version", never handshaken with.
+    public static let ours = ProtocolHeader(minVersion: 1, maxVersion: 2)
+    /// The oldest version this build completes a handshake in.
+    public static let oldestSpoken: UInt8 = 2
 
     public var minVersion: UInt8
     public var maxVersion: UInt8

@@ -30,9 +30,13 @@ struct APIRequest: Sendable {
         self.body = body
     }
 
-    /// All values of a form field, from the query and an urlencoded body.
+    /// All values of a form field, from an urlencoded body, and (but for `POST`) the query. A
+    /// `POST` is the changing call a page can make without the browser asking first; its
+    /// fields come from the body only, so no link or image URL can carry them (`PUT` and
+    /// `DELETE` keep their query fields: `PUT /name/ID/IP?fqdn=…` is Weave's shape).
     func values(_ name: String) -> [String] {
-        (query + Self.formFields(String(decoding: body, as: UTF8.self))).filter { $0.0 == name }.map(\.1)
+        let fields = (method == .POST ? [] : query) + Self.formFields(String(decoding: body, as: UTF8.self))
+        return fields.filter { $0.0 == name }.map(\.1)
     }
 
     static func formFields(_ text: String) -> [(String, String)] {

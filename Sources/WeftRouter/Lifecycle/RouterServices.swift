@@ -12,13 +12,18 @@ import WeftMesh
 /// SIGTERM, SIGINT, or any of them ending), shuts them down in the reverse order, each after
 /// the one behind it has finished: the API stops taking calls first, the data path goes last.
 
-/// The data path's threads and its once-a-second tick (heartbeats, probes, tables).
+/// The data path's threads and its once-a-second tick (heartbeats, probes, tables; and the
+/// connections whose data-path keys are due for renewal renewed).
 struct DataPathService: Service {
     let dataPath: any DataPlane
+    let mesh: Mesh
     let loop: any EventLoop
 
     func run() async throws {
-        let ticks = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [dataPath] _ in dataPath.tick() }
+        let ticks = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [dataPath, mesh] _ in
+            dataPath.tick()
+            for peer in dataPath.dueForRenewal() { mesh.renew(peer) }
+        }
         await waitForGracefulShutdown()
         ticks.cancel()
         dataPath.stop()
