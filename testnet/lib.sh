@@ -291,6 +291,20 @@ tn_capture_ports() {
     echo "$file"
 }
 
+# Runs CMD... while capturing ICMP inside container C; true when the capture holds the byte
+# pattern HEX (for the injection scenarios: did a forged frame reach the container?).
+tn_container_sees() {
+    local c=$1 hex=$2 file pid; shift 2
+    file="$TN_RUN/sees-$c-$RANDOM.pcap"
+    tn_cexec "$c" timeout 5 tcpdump -i ethwe -U -w "$file" icmp >/dev/null 2>&1 &
+    pid=$!
+    sleep 1
+    "$@"
+    sleep 0.5
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+    tcpdump -r "$file" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$hex"
+}
+
 # True when the capture FILE holds the ping payload (the hex of every byte, offsets stripped).
 tn_capture_shows() {
     tcpdump -r "$1" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$TN_PATTERN"

@@ -10,22 +10,18 @@ source "$(dirname "$0")/../lib.sh"
 export TN_NO_IPV6=1
 tn_setup 3
 FORGED=57454654464f52474544  # "WEFTFORGED", the forged echo's payload
-# Forges from host 3 and captures in container C meanwhile; true when the capture shows it.
-forged_arrives() {
-    local c=$1 mac addr file pid
-    mac=$(tn_cexec "$c" cat /sys/class/net/ethwe/address)
-    addr=$(tn_cexec "$c" ip -4 -o addr show ethwe | awk '{print $4}' | cut -d/ -f1)
-    file="$TN_RUN/forged-$c.pcap"
-    tn_cexec "$c" timeout 5 tcpdump -i ethwe -U -w "$file" icmp >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
+# Forges, from host 3, an unsealed datagram claiming to be h2 with an echo for container C.
+forge() {
+    local mac=$1 addr=$2
     for _ in 1 2 3; do
         tn_exec 3 python3 "$TN_ROOT/testnet/tools/forge-datagram.py" sleeve "$(tn_ip 1)" "$(tn_name 2)" "$(tn_name 1)" "$mac" "$addr" >/dev/null
         sleep 0.2
     done
-    sleep 0.5
-    kill $pid 2>/dev/null; wait $pid 2>/dev/null
-    tcpdump -r "$file" -x 2>/dev/null | grep -E '^\s+0x' | sed -E 's/^\s+0x[0-9a-f]+:\s+//' | tr -d ' \n' | grep -qi "$FORGED"
+}
+forged_arrives() {
+    local c=$1
+    tn_container_sees "$c" "$FORGED" forge "$(tn_cexec "$c" cat /sys/class/net/ethwe/address)" \
+        "$(tn_cexec "$c" ip -4 -o addr show ethwe | awk '{print $4}' | cut -d/ -f1)"
 }
 
 tn_launch_mesh 2 --ipalloc-init consensus=2 --no-fastdp

@@ -2,7 +2,7 @@
 # Upstream DNS spoofing. The router forwards names outside its domain to h2, where a spoofer on
 # the path answers every query first, with the right ID and port but for another question; the
 # real answer follows. The container gets the real answer, and the spoofed one is counted.
-# Each forwarded query leaves from a port of its own.
+# Each forwarded query leaves from a port of its own; an unreachable upstream gives SERVFAIL.
 source "$(dirname "$0")/../lib.sh"
 tn_setup 2
 conf="$TN_RUN/upstream.conf"
@@ -27,3 +27,12 @@ ports() {
     [ "$n" -ge 4 ]
 }
 tn_check "four forwarded queries leave from four source ports" ports
+# An upstream with no route to it (the demo's case: the machine's resolver is not reachable
+# from a testnet host): SERVFAIL, and the router goes on.
+echo "nameserver 198.19.255.1" > "$TN_RUN/unreachable.conf"
+tn_weft 1 stop
+tn_launch 1 --resolv-conf "$TN_RUN/unreachable.conf" >/dev/null
+servfail() { tn_cexec d1 dig @169.254.53.53 other.example +tries=1 +time=4 2>/dev/null | grep -q "status: SERVFAIL"; }
+tn_check "an unreachable upstream gives SERVFAIL" servfail
+alive() { tn_weft 1 status >/dev/null; }
+tn_check "and the router still runs" alive

@@ -79,6 +79,7 @@ public final class UpstreamResolver: Sendable {
                 }
                 .connect(to: server).get()
         } catch {
+            promise.fail(error)  // a promise is always completed
             return nil  // no socket or no route to the server: the next server, or SERVFAIL
         }
         var buffer = channel.allocator.buffer(capacity: sent.count)
