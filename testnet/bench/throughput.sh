@@ -8,7 +8,8 @@
 # nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
 # RUNS rounds; the table gives each median in Gbit/s and its ratios (medians of the rounds'
 # ratios) to the raw underlay and to both hand-made VXLANs, with the CPU the overlay's daemons
-# used (cores, summed over both hosts) and their resident memory.
+# used (cores, summed over both hosts) and their resident memory, and the request/response
+# latency (ICMP echo round trips, p50 and p99, medians over the rounds) after each transfer.
 #   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
 #   (defaults: 3 runs of 5 s; configs: raw vxlan vxlan-bridge fastdp sleeve sleeve-password sleeve-jumbo
 #    sleeve-jumbo-password fastd nebula wireguard-go tinc)
@@ -39,7 +40,17 @@ trap cleanup EXIT
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# Runs iperf3 from host/container A to address B: prints "Gbit/s cores rss_MiB".
+# Request/response latency from host/container A to address B: 400 ICMP echoes 5 ms apart
+# (each overlay carries them as it carries any packet); prints "p50_us p99_us".
+latency() {
+    local client=$1 address=$2
+    $client ping -n -c 400 -i 0.005 -W 1 "$address" 2>/dev/null | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
+        awk '{a[NR] = $1} END { if (NR == 0) { print "0 0"; exit }
+             i = int(NR * 0.50 + 0.5); if (i < 1) i = 1; j = int(NR * 0.99 + 0.5); if (j < 1) j = 1
+             printf "%.0f %.0f\n", a[i] * 1000, a[j] * 1000 }'
+}
+
+# Runs iperf3 from host/container A to address B: prints "Gbit/s cores rss_MiB p50_us p99_us".
 measure() {
     local client=$1 server=$2 address=$3 before=0 after=0 rss=0 p out gbps
     $server iperf3 -s -D -1 >/dev/null 2>&1
@@ -50,7 +61,8 @@ measure() {
     gbps=$(jq '.end.sum_received.bits_per_second / 1e9' <<<"$out" 2>/dev/null || echo 0)
     [ -n "$gbps" ] && [ "$gbps" != null ] || gbps=0
     local hz; hz=$(getconf CLK_TCK)
-    printf '%.3f %.2f %.1f\n' "$gbps" "$(echo "($after - $before) / $hz / $duration" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    printf '%.3f %.2f %.1f %s\n' "$gbps" "$(echo "($after - $before) / $hz / $duration" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+        "$(latency "$client" "$address")"
 }
 
 h1() { tn_exec 1 "$@"; }
@@ -256,11 +268,11 @@ ratio() {
     paste <(printf '%s' "${results[$1]}" | awk 'NF {print $1}') <(printf '%s' "${results[$2]}" | awk 'NF {print $1}') |
         awk '$2 > 0 {print $1 / $2}' | median | xargs printf '%.3f'
 }
-echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for c in "${configs[@]}"; do
     all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')
     cpu=$(col "$c" 2); rss=$(col "$c" 3)
     case $c in raw|vxlan|vxlan-bridge) cpu="-"; rss="-";; esac
-    echo "| $c | ${all% } | $(col "$c" 1) | $(ratio "$c" raw) | $(ratio "$c" vxlan) | $(ratio "$c" vxlan-bridge) | $cpu | $rss |"
+    echo "| $c | ${all% } | $(col "$c" 1) | $(ratio "$c" raw) | $(ratio "$c" vxlan) | $(ratio "$c" vxlan-bridge) | $cpu | $rss | $(col "$c" 4) / $(col "$c" 5) |"
 done
