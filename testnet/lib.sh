@@ -291,6 +291,16 @@ tn_capture_ports() {
     echo "$file"
 }
 
+# A benchmark's first lines: what ran, with which arguments, on what (kernel, cores, build),
+# and the kernel's bridge netfilter state (br_netfilter loaded or not on this machine; the
+# testnet turns its hooks off in its own namespaces, as a plain machine has them).
+tn_bench_header() {
+    local brnf=no
+    [ -d /sys/module/br_netfilter ] && brnf="loaded (off in the testnet's namespaces)"
+    echo "# $(basename "$1") ${*:2}"
+    echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); kernel $(uname -r); $(nproc) cores; br_netfilter: $brnf; build: release; commit $(git -C "$TN_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}
+
 # Runs CMD... while capturing ICMP inside container C; true when the capture holds the byte
 # pattern HEX (for the injection scenarios: did a forged frame reach the container?).
 tn_container_sees() {

@@ -15,6 +15,7 @@ swift build -c release --product weftd >/dev/null && swift build -c release --pr
 export TN_BIN=$PWD/.build/release
 TN_ID="bdns$$"
 source testnet/lib.sh
+tn_bench_header "$0" "runs=$runs seconds=$seconds names=$names"
 tn_setup 1 >/dev/null
 trap '[ -f "$TN_RUN/dnsmasq.pid" ] && kill "$(cat "$TN_RUN/dnsmasq.pid")" 2>/dev/null; tn_teardown' EXIT
 

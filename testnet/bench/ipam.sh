@@ -57,6 +57,7 @@ agreement() {  # prints seconds (3 decimals) for N routers to agree
     )
 }
 
+(source testnet/lib.sh; tn_bench_header "$0" "runs=$runs count=$count routers=${sizes[*]}")
 echo "| allocations | sequential runs (/s) | median (/s) | 8 clients runs (/s) | median (/s) |"
 echo "|---|---|---|---|---|"
 seqs=(); pars=()

@@ -38,6 +38,7 @@ run_once() {  # prints seconds (3 decimals) for one run with N hosts
     )
 }
 
+(source testnet/lib.sh; tn_bench_header "$0" "runs=$runs routers=${sizes[*]}")
 echo "| routers | runs (s) | median (s) |"
 echo "|---|---|---|"
 for n in "${sizes[@]}"; do

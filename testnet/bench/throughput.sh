@@ -27,6 +27,7 @@ fi
 swift build -c release --product weftd >/dev/null && swift build -c release --product weft >/dev/null || exit 1
 export TN_BIN=$PWD/.build/release
 source testnet/lib.sh
+tn_bench_header "$0" "runs=$runs duration=${duration}s configs=${configs[*]}"
 tn_setup 2 >/dev/null
 work="$TN_RUN/bench"
 mkdir -p "$work"
