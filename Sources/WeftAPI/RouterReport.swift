@@ -15,7 +15,9 @@ public struct RouterReport: Codable, Equatable, Sendable {
         public var connLimit: Int
         public var port: Int
 
-        public init(name: String, nickname: String, uid: String, version: UInt64, protocol: String, protocolMinVersion: UInt8, protocolMaxVersion: UInt8, encryption: Bool, peerDiscovery: Bool, connLimit: Int, port: Int) {
+        public init(name: String, nickname: String, uid: String, version: UInt64, protocol: String,
+                    protocolMinVersion: UInt8, protocolMaxVersion: UInt8, encryption: Bool, peerDiscovery: Bool,
+                    connLimit: Int, port: Int) {
             self.name = name
             self.nickname = nickname
             self.uid = uid
@@ -78,7 +80,9 @@ public struct RouterReport: Codable, Equatable, Sendable {
         public var encrypted: Bool
         public var info: String?
 
-        public init(peer: String? = nil, nickname: String? = nil, address: String, outbound: Bool, state: String, datapath: String, datapathReason: String? = nil, direct: Bool? = nil, pathMTU: Int? = nil, encrypted: Bool, info: String? = nil) {
+        public init(peer: String? = nil, nickname: String? = nil, address: String, outbound: Bool, state: String,
+                    datapath: String, datapathReason: String? = nil, direct: Bool? = nil, pathMTU: Int? = nil,
+                    encrypted: Bool, info: String? = nil) {
             self.peer = peer
             self.nickname = nickname
             self.address = address
@@ -101,7 +105,8 @@ public struct RouterReport: Codable, Equatable, Sendable {
         public var attempts: Int
         public var lastError: String?
 
-        public init(address: String, kind: String, state: String, peer: String? = nil, attempts: Int, lastError: String? = nil) {
+        public init(address: String, kind: String, state: String, peer: String? = nil, attempts: Int,
+                    lastError: String? = nil) {
             self.address = address
             self.kind = kind
             self.state = state
@@ -156,7 +161,8 @@ public struct RouterReport: Codable, Equatable, Sendable {
         public var peers: [Owner]
         public var conflicts: [Conflict]
 
-        public init(range: String, mode: String, ready: Bool, state: String, allocated: Int, seeds: [String], peers: [Owner], conflicts: [Conflict]) {
+        public init(range: String, mode: String, ready: Bool, state: String, allocated: Int, seeds: [String],
+                    peers: [Owner], conflicts: [Conflict]) {
             self.range = range
             self.mode = mode
             self.ready = ready
@@ -212,7 +218,8 @@ public struct RouterReport: Codable, Equatable, Sendable {
     /// Absent when DNS is off.
     public var dns: DNS?
 
-    public init(version: String, router: Router, peers: [Peer], connections: [Connection], targets: [Target], routes: Routes, ipam: IPAM? = nil, dns: DNS? = nil) {
+    public init(version: String, router: Router, peers: [Peer], connections: [Connection], targets: [Target],
+                routes: Routes, ipam: IPAM? = nil, dns: DNS? = nil) {
         self.version = version
         self.router = router
         self.peers = peers
