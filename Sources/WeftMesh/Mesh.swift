@@ -214,12 +214,11 @@ public final class Mesh: Sendable {
     /// Accept-loop limits: the pending handshakes of the source and in all, then a token per
     /// accepted connection.
     private func admit(_ address: String) -> Bool {
-        let source = PeerAddress(address, defaultPort: configuration.port)?.host ?? address
+        let source = Self.host(of: address)
         let ok = state.withLock { s in
             let inbound = s.pending.values.filter { !$0.outbound }
             guard s.guesses.allows(source, now: Self.now()), inbound.count < Self.maxPending,
-                  inbound.lazy.filter({ (PeerAddress($0.remoteAddress, defaultPort: 0)?.host ?? $0.remoteAddress) == source })
-                      .count < Self.maxPendingPerSource,
+                  inbound.lazy.filter({ Self.host(of: $0.remoteAddress) == source }).count < Self.maxPendingPerSource,
                   s.accepts.take(now: Self.now()) else { return false }
             s.pending[address] = ConnectionOrigin(outbound: false, remoteAddress: address, target: nil)
             return true
@@ -284,8 +283,8 @@ public final class Mesh: Sendable {
     private func makeView(_ s: inout State) -> MeshView {
         let routes = s.node.currentRoutes()
         let neighbours = s.live.map { name, live in
-            MeshNeighbour(name: name, host: PeerAddress(live.summary.address, defaultPort: configuration.port)?.host ?? live.summary.address,
-                          keys: live.connection.keys, capabilities: live.connection.remote.capabilities)
+            MeshNeighbour(name: name, host: Self.host(of: live.summary.address), keys: live.connection.keys,
+                          capabilities: live.connection.remote.capabilities)
         }
         let nicknames = Dictionary(s.node.topology.peers.values.map { ($0.name, $0.nickname) }, uniquingKeysWith: { a, _ in a })
         return MeshView(reachable: Set(routes.unicast.keys), nicknames: nicknames, neighbours: neighbours, routes: routes)
@@ -343,6 +342,10 @@ public final class Mesh: Sendable {
         }
         s.targets.setDiscovered(candidates, now: Self.now())
     }
+
+    /// The host part of a connection's `host:port` address (the address itself when it does
+    /// not parse).
+    static func host(of address: String) -> String { PeerAddress(address, defaultPort: 0)?.host ?? address }
 
     static func describe(_ address: SocketAddress) -> String {
         guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
@@ -405,7 +408,7 @@ extension Mesh: PeerConnectionDelegate {
                                  now: Self.now(), rng: &s.rng)
             }
             if failure == .authenticationFailed, !origin.outbound {
-                s.guesses.failed(PeerAddress(origin.remoteAddress, defaultPort: 0)?.host ?? origin.remoteAddress, now: Self.now())
+                s.guesses.failed(Self.host(of: origin.remoteAddress), now: Self.now())
             }
         }
         MeshMetrics.handshakeFailed(failure)

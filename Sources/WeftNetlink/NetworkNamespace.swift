@@ -36,7 +36,11 @@ public final class NetworkNamespace: Sendable {
     deinit { close(descriptor) }
 
     /// True when `spec` names a namespace under /run/netns (so /etc/netns/NAME applies).
-    public var isNamed: Bool { !spec.contains("/") && !spec.allSatisfy(\.isNumber) }
+    public var isNamed: Bool { Self.isNamed(spec) }
+
+    /// True when `spec` (as `weft attach` takes it) is a name under /run/netns, not a path or
+    /// a PID.
+    public static func isNamed(_ spec: String) -> Bool { !spec.contains("/") && !spec.allSatisfy(\.isNumber) }
 
     /// An rtnetlink socket inside this namespace.
     public func socket() throws(NetlinkError) -> RouteSocket {

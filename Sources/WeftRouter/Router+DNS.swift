@@ -46,7 +46,7 @@ extension Router {
         if servers.isEmpty {
             logger.warning("DNS: no upstream resolvers in \(configuration.settings.dns?.resolvConf ?? ""); names outside the domain fail")
         }
-        let upstream = try await UpstreamResolver.start(servers: servers, group: group)
+        let upstream = UpstreamResolver(servers: servers, group: group)
         do {
             let server = try await DNSServer.start(host: own, port: 53, group: group, upstream: upstream) {
                 dns.answer($0)
@@ -54,7 +54,6 @@ extension Router {
             logger.info("DNS for \(dns.responder.domain) on \(own):53, upstream \(servers.compactMap(\.ipAddress))")
             return server
         } catch {
-            await upstream.close()
             throw StateError("cannot serve DNS on \(own):53: \(error)")
         }
     }

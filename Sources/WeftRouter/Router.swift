@@ -62,7 +62,7 @@ public final class Router: Sendable {
         stopPromise = group.next().makePromise()
         ipam = try Self.makeIPAM(configuration: configuration, mesh: mesh, logger: logger)
         dns = try Self.makeDNS(configuration: configuration, mesh: mesh, logger: logger)
-        dnsUpstream = dns == nil ? [] : Self.upstreamServers(resolvConf: configuration.settings.dns?.resolvConf ?? "")
+        dnsUpstream = configuration.settings.dns.map { Self.upstreamServers(resolvConf: $0.resolvConf) } ?? []
         do { dataPath = try makeDataPath(mesh.sender(channel: MACDirectoryChannel.channel)) } catch { throw StateError("\(error)") }
         containers = try ContainerRegistry(dataPath: dataPath, dnsDomain: dns?.responder.domain.description,
                                            stateDirectory: configuration.stateDirectory, ipam: ipam, logger: logger)
@@ -109,13 +109,13 @@ public final class Router: Sendable {
             },
             gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [],
             logger: logger))
-        defer { logger.info("stopped") }
-        do { try await serviceGroup.run() } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
-        // The event loops go last: every service has stopped using them.
+        var failure: (any Error)?
+        do { try await serviceGroup.run() } catch { failure = error }
+        // The event loops go last: every service has stopped using them. (Shutting them down
+        // fails only when they are down already.)
         try? await group.shutdownGracefully()
+        logger.info("stopped")
+        if let failure { throw failure }
     }
 
     /// Asks `run()` to return; safe from any thread, any number of times.

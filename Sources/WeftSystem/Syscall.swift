@@ -39,3 +39,20 @@ public func setSocketOption<Value: BitwiseCopyable>(_ fd: Int32, level: Int32, n
     var v = value
     try syscall(attempted()) { setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Value>.size)) }
 }
+
+/// A /proc file read to its end (its size reads as 0, and the kernel hands it over a page per
+/// read, so a reader that stops at the first read or at the size misses the rest); nil when it
+/// cannot be opened.
+public func readProcFile(_ path: String) -> String? {
+    guard let fd = try? syscall("open \(path)", { open(path, O_RDONLY | O_CLOEXEC) }) else { return nil }  // no such file
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 16 << 10)
+    while true {
+        guard let n = try? syscall("read \(path)", { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }) else { return nil }
+        if n == 0 { break }
+        bytes += chunk[..<n]
+        guard bytes.count < 64 << 20 else { break }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

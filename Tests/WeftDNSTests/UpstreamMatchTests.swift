@@ -11,14 +11,12 @@ import WeftTypes
 
     @Test func matching() throws {
         let query = try Self.message(id: 7, response: false, name: "real.example.")
-        let slice = try #require(UpstreamResolver.question(of: query))
-        let question = (count: (query[4], query[5]), bytes: slice)
-        #expect(UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "real.example."), id: 7, question: question))
-        #expect(UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "REAL.Example."), id: 7, question: question))
+        #expect(UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "real.example."), query: query))
+        #expect(UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "REAL.Example."), query: query))
         // Another question with the right ID, the wrong ID, or a query instead of an answer.
-        #expect(!UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "evil.example."), id: 7, question: question))
-        #expect(!UpstreamResolver.answers(try Self.message(id: 8, response: true, name: "real.example."), id: 7, question: question))
-        #expect(!UpstreamResolver.answers(try Self.message(id: 7, response: false, name: "real.example."), id: 7, question: question))
-        #expect(!UpstreamResolver.answers([0, 7, 0x81], id: 7, question: question))
+        #expect(!UpstreamResolver.answers(try Self.message(id: 7, response: true, name: "evil.example."), query: query))
+        #expect(!UpstreamResolver.answers(try Self.message(id: 8, response: true, name: "real.example."), query: query))
+        #expect(!UpstreamResolver.answers(try Self.message(id: 7, response: false, name: "real.example."), query: query))
+        #expect(!UpstreamResolver.answers([0, 7, 0x81], query: query))
     }
 }

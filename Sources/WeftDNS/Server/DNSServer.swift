@@ -59,7 +59,6 @@ public final class DNSServer: Sendable {
         // Closing fails only for a channel closed already.
         try? await udp.close()
         try? await tcp.close()
-        await upstream.close()
     }
 }
 

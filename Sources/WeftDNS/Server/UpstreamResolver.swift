@@ -28,19 +28,12 @@ public final class UpstreamResolver: Sendable {
         }.filter { $0.protocol == .inet }
     }
 
-    public static func start(servers: [SocketAddress], timeout: TimeAmount = .seconds(2),
-                             group: any EventLoopGroup) async throws -> UpstreamResolver {
-        UpstreamResolver(servers: servers, timeout: timeout, group: group)
-    }
-
-    private init(servers: [SocketAddress], timeout: TimeAmount, group: any EventLoopGroup) {
+    /// Nothing is opened until a query: each try has a socket of its own.
+    public init(servers: [SocketAddress], timeout: TimeAmount = .seconds(2), group: any EventLoopGroup) {
         self.servers = servers
         self.timeout = timeout
         self.group = group
     }
-
-    /// Nothing stays open between queries.
-    public func close() async {}
 
     /// The upstream answer to `query` (a whole message, its ID as the client sent it), or nil
     /// when no server answered.
@@ -61,19 +54,16 @@ public final class UpstreamResolver: Sendable {
 
     private func exchangeUDP(_ query: [UInt8], with server: SocketAddress) async -> [UInt8]? {
         let id = UInt16.random(in: 0...UInt16.max)
-        var sent = query
-        sent[0] = UInt8(id >> 8)
-        sent[1] = UInt8(id & 0xFF)
+        let sent = [UInt8(id >> 8), UInt8(id & 0xFF)] + query.dropFirst(2)
         let loop = group.next()
         let promise = loop.makePromise(of: [UInt8].self)
-        let question = Self.question(of: sent).map { (count: (sent[4], sent[5]), bytes: $0) }
         let channel: any Channel
         do {
             channel = try await DatagramBootstrap(group: loop)
                 .channelInitializer { [mismatched] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(AnswerHandler { answer in
-                            if Self.answers(answer, id: id, question: question) { promise.succeed(answer) } else { mismatched.increment() }
+                            if Self.answers(answer, query: sent) { promise.succeed(answer) } else { mismatched.increment() }
                         })
                     }
                 }
@@ -98,7 +88,7 @@ public final class UpstreamResolver: Sendable {
 
     /// The question section of a message as its bytes (after the 12-byte header, names
     /// uncompressed in a query); nil when it does not parse.
-    static func question(of message: [UInt8]) -> ArraySlice<UInt8>? {
+    private static func question(of message: [UInt8]) -> ArraySlice<UInt8>? {
         guard message.count >= DNSMessage.headerSize else { return nil }
         let count = Int(message[4]) << 8 | Int(message[5])
         var i = DNSMessage.headerSize
@@ -113,13 +103,14 @@ public final class UpstreamResolver: Sendable {
         return message[DNSMessage.headerSize..<i]
     }
 
-    /// Whether `answer` answers our try: its ID, the response bit, the same question (names
-    /// compared case-insensitively, as servers may echo them in another case).
-    static func answers(_ answer: [UInt8], id: UInt16, question: (count: (UInt8, UInt8), bytes: ArraySlice<UInt8>)?) -> Bool {
-        guard let question, answer.count >= DNSMessage.headerSize, UInt16(answer[0]) << 8 | UInt16(answer[1]) == id,
-              answer[2] & 0x80 != 0, answer[4] == question.count.0, answer[5] == question.count.1 else { return false }
-        let theirs = answer.dropFirst(DNSMessage.headerSize).prefix(question.bytes.count)
-        return theirs.count == question.bytes.count && zip(theirs, question.bytes).allSatisfy { DNSName.fold($0) == DNSName.fold($1) }
+    /// Whether `answer` answers the try `query` (as sent): its ID, the response bit, the same
+    /// question (names compared case-insensitively, as servers may echo them in another case).
+    static func answers(_ answer: [UInt8], query: [UInt8]) -> Bool {
+        guard let question = question(of: query), answer.count >= DNSMessage.headerSize,
+              answer[0] == query[0], answer[1] == query[1], answer[2] & 0x80 != 0,
+              answer[4] == query[4], answer[5] == query[5] else { return false }
+        let theirs = answer.dropFirst(DNSMessage.headerSize).prefix(question.count)
+        return theirs.count == question.count && zip(theirs, question).allSatisfy { DNSName.fold($0) == DNSName.fold($1) }
     }
 
     // MARK: TCP

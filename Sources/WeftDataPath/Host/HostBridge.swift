@@ -104,7 +104,7 @@ public final class HostBridge: Sendable {
     /// Takes the service address and its rule away (relaunched without it, or reset).
     private func removeServiceAddress() {
         let c = configuration
-        // Not the configured one (there may be none): the one every Weft router uses.
+        // The configured one; with none, the one every Weft router uses (an earlier run's).
         let address = c.serviceAddress ?? Self.defaultServiceAddress
         attempt("remove service address") { h throws(NetlinkError) in _ = try h.removeAddress(address, prefix: 32, from: Self.bridge) }
         attempt("remove service rule") { h throws(NetlinkError) in
@@ -160,7 +160,7 @@ public final class HostBridge: Sendable {
     /// Removes a container's link (its namespace end goes with it) and the host's routes to it.
     public func unplug(_ link: ContainerLink) {
         attempt("delete link") { h throws(NetlinkError) in _ = try h.deleteLink(link.hostLink) }
-        guard let _ = configuration.serviceAddress else { return }
+        guard configuration.serviceAddress != nil else { return }
         let table = configuration.serviceTable
         for a in link.addresses {
             attempt("remove route") { h throws(NetlinkError) in _ = try h.removeRoute(a.address, prefix: 32, link: Self.bridge, table: table) }

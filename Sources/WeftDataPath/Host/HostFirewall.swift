@@ -20,7 +20,7 @@ import WeftTypes
 public final class HostFirewall: Sendable {
     public static let table = "weft"
 
-    /// libnftables' context: used only under `lock`, and freed once, in deinit.
+    /// libnftables' context: used only under `state`'s lock, and freed once, in deinit.
     private final class Context: @unchecked Sendable {
         let pointer: OpaquePointer
         init?() {
@@ -36,15 +36,15 @@ public final class HostFirewall: Sendable {
     /// written.
     private let state: Mutex<(context: Context, peers: Set<UInt32>?)>
     private let vxlanPort: UInt16?
-    private let serviceAddress: UInt32?
     private let logger: Logger
+    /// Removes the table whether or not it exists (adding an existing table is no error).
+    private static let removal = "add table inet \(table)\ndelete table inet \(table)\n"
 
     /// Writes the table afresh (`vxlanPort` nil: no VXLAN rule; `serviceAddress` nil: no
     /// service rule); with neither, removes it.
     public init(vxlanPort: UInt16?, serviceAddress: UInt32?, bridge: String, logger: Logger) throws(DataPathError) {
         guard let context = Context() else { throw DataPathError("cannot create a libnftables context") }
         self.vxlanPort = vxlanPort
-        self.serviceAddress = serviceAddress
         self.logger = logger
         var rules: [String] = []
         if let vxlanPort {
@@ -55,8 +55,8 @@ public final class HostFirewall: Sendable {
             rules.append("iifname \"\(bridge)\" ip daddr \(address) meta l4proto { tcp, udp } th dport 53 accept")
             rules.append("iifname \"\(bridge)\" ip daddr \(address) counter name service_refused drop")
         }
-        // Add-then-delete makes the delete succeed whether or not an earlier run left one.
-        var script = "add table inet \(Self.table)\ndelete table inet \(Self.table)\n"
+        // Whatever an earlier run left goes first, in the same transaction.
+        var script = Self.removal
         if !rules.isEmpty {
             script += """
                 table inet \(Self.table) {
@@ -119,7 +119,7 @@ public final class HostFirewall: Sendable {
     /// Removes the table (reset, or a relaunch with neither rule).
     public func remove() {
         state.withLock { s in
-            do { try Self.run("add table inet \(Self.table)\ndelete table inet \(Self.table)\n", s.context) } catch {
+            do { try Self.run(Self.removal, s.context) } catch {
                 logger.warning("firewall: cannot remove table inet \(Self.table): \(error)")
             }
         }

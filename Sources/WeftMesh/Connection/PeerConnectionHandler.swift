@@ -20,9 +20,9 @@ struct PeerConnectionSettings: Sendable {
 /// `HandshakeFeatures` frame, sealed under the session key when a password is set. With a
 /// password the side that dialled sends its features first and the other waits until it has
 /// opened them: a remote that has proved nothing receives nothing that depends on the password.
-/// A side that cannot open the other's features holds another password and closes. Deadlines: the handshake must finish in `handshakeTimeout`; later
-/// a connection that sends nothing for `readTimeout`, or cannot take writes for `writeTimeout`,
-/// is closed. Heartbeats every `heartbeatInterval` keep a quiet connection alive.
+/// A side that cannot open the other's features holds another password and closes. Deadlines:
+/// the handshake must finish in `handshakeTimeout`; later a connection that sends nothing for
+/// `readTimeout`, or cannot take writes for `writeTimeout`, is closed. Heartbeats every `heartbeatInterval` keep a quiet connection alive.
 final class PeerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = MeshFrame
     typealias OutboundIn = MeshMessage

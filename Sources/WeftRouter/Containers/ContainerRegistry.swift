@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import WeftDataPath
 import WeftIPAM
+import WeftNetlink
 import WeftTypes
 
 /// The containers plugged into the `weft` bridge (`attach`), kept in `containers.json`: their
@@ -50,11 +51,12 @@ final class ContainerRegistry: Sendable {
         let mac = AttachedContainer.mac(for: id)
         let container = AttachedContainer(id: id, netns: spec, hostname: hostname, mac: mac.description,
                                           cidrs: allocations.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id))
+        let link = ContainerLink(netns: spec, hostLink: container.hostLink, mac: mac, addresses: allocations)
         do throws(DataPathError) {
-            try dataPath.plug(ContainerLink(netns: spec, hostLink: container.hostLink, mac: mac, addresses: allocations))
-            if let dnsDomain, NetworkNamespaceName.isNamed(spec) {
+            try dataPath.plug(link)
+            if let dnsDomain, NetworkNamespace.isNamed(spec) {
                 do { try Self.writeResolvConf(netns: spec, domain: dnsDomain) } catch {
-                    dataPath.unplug(ContainerLink(netns: spec, hostLink: container.hostLink, mac: mac, addresses: allocations))
+                    dataPath.unplug(link)
                     throw DataPathError(.kernel, "cannot write \(Self.resolvConfPath(netns: spec).path): \(error)")
                 }
             }
@@ -186,12 +188,6 @@ final class ContainerRegistry: Sendable {
             logger.error("cannot save \(Self.stateFile): \(error); a restart would not know the attached containers")
         }
     }
-}
-
-/// How `weft attach` names a namespace: a name under /run/netns (then /etc/netns/NAME
-/// applies), a path, or a PID.
-enum NetworkNamespaceName {
-    static func isNamed(_ spec: String) -> Bool { !spec.contains("/") && !spec.allSatisfy(\.isNumber) }
 }
 
 extension AttachedContainer {

@@ -64,10 +64,12 @@ public struct Reassembly {
         covered.deallocate()
     }
 
-    /// How much of bytes `from..<to` of a slot's bitmap is set: none, some, or all.
+    /// How much of bytes `from..<to` of a slot's bitmap was set before: none, some, or all.
     private enum Coverage { case none, some, all }
 
-    private func coverage(_ bitmap: UnsafeMutablePointer<UInt64>, _ from: Int, _ to: Int, set: Bool) -> Coverage {
+    /// Marks bytes `from..<to` in one pass and says how many were marked already (what a
+    /// partial overlap leaves marked does not matter: that frame is given up).
+    private func mark(_ bitmap: UnsafeMutablePointer<UInt64>, _ from: Int, _ to: Int) -> Coverage {
         var any = false, all = true
         var b = from
         while b < to {
@@ -76,7 +78,7 @@ public struct Reassembly {
             let bits = bitmap[b >> 6] & mask
             if bits != 0 { any = true }
             if bits != mask { all = false }
-            if set { bitmap[b >> 6] |= mask }
+            bitmap[b >> 6] |= mask
             b += n
         }
         return all ? .all : any ? .some : .none
@@ -103,18 +105,17 @@ public struct Reassembly {
             let i = entries.firstIndex { !$0.inUse || now > $0.stamp &+ Self.timeout }
                 ?? entries.indices.min { entries[$0].stamp < entries[$1].stamp }!
             entries[i] = Entry(source: source, frameID: header.frameID, total: header.total, stamp: now, inUse: true)
-            (covered + i * Self.words).update(repeating: 0, count: Self.words)
+            (covered + i * Self.words).update(repeating: 0, count: (header.total + 63) >> 6)  // the frame's bytes only
             index = i
         }
         guard let i = index else { return .malformed }
         let bitmap = covered + i * Self.words
-        switch coverage(bitmap, header.offset, header.offset + data.count, set: false) {
+        switch mark(bitmap, header.offset, header.offset + data.count) {
         case .all: return .pending  // a duplicate
         case .some:
             entries[i].inUse = false  // overlapping pieces: not a frame we can trust
             return .malformed
-        case .none:
-            _ = coverage(bitmap, header.offset, header.offset + data.count, set: true)
+        case .none: break
         }
         entries[i].received += data.count
         let base = buffers + i * 65536
