@@ -136,7 +136,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "weft-gossip-sim",
-            dependencies: ["WeftTypes", "WeftMesh", "WeftTesting"],
+            dependencies: ["WeftTypes", "WeftMesh", "WeftTesting", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

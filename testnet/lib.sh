@@ -11,6 +11,10 @@
 #   tn_cut I J / tn_restore I J   drop / restore underlay traffic between hosts I and J (nftables)
 #   tn_container I NAME   a container namespace for host I (attached later with weft attach)
 #   tn_teardown           stop routers, delete namespaces (runs by itself on exit)
+#
+# More than about 30 hosts: all namespaces share the kernel's neighbour table (1024 entries by
+# default, "neighbor table overflow" and ENOBUFS beyond); tn_setup raises its limits for the run
+# and tn_teardown puts the old values back.
 
 set -u
 TN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,12 +37,37 @@ tn_setup() {
     trap tn_teardown EXIT
     trap 'exit 130' INT TERM
     mkdir -p "$TN_RUN"
+    [ "$n" -gt 30 ] && tn_raise_neigh_limits "$n"
     ip netns add "${TN_PREFIX}ul"
     ip -n "${TN_PREFIX}ul" link set lo up
     ip -n "${TN_PREFIX}ul" link add br0 type bridge
     ip -n "${TN_PREFIX}ul" link set br0 up
     tn_no_bridge_netfilter "${TN_PREFIX}ul"
     for i in $(seq 1 "$n"); do tn_add_host "$i"; done
+}
+
+# Neighbour-table limits for N hosts (each host holds an entry per other host, and then some),
+# saved first so tn_teardown restores them. Only ever raised, never lowered.
+TN_NEIGH_SAVED=""
+tn_raise_neigh_limits() {
+    local n=$1 k want cur
+    TN_NEIGH_SAVED=$(sysctl -n net.ipv4.neigh.default.gc_thresh1 net.ipv4.neigh.default.gc_thresh2 \
+        net.ipv4.neigh.default.gc_thresh3 | tr '\n' ' ')
+    for k in 1 2 3; do
+        want=$((n * n * k * 2))
+        cur=$(sysctl -n "net.ipv4.neigh.default.gc_thresh$k")
+        [ "$want" -gt "$cur" ] && sysctl -qw "net.ipv4.neigh.default.gc_thresh$k=$want"
+    done
+    tn_log "neighbour table limits raised for $n hosts (were: $TN_NEIGH_SAVED)"
+}
+
+tn_restore_neigh_limits() {
+    [ -n "$TN_NEIGH_SAVED" ] || return 0
+    local t1 t2 t3
+    read -r t1 t2 t3 <<<"$TN_NEIGH_SAVED"
+    sysctl -qw net.ipv4.neigh.default.gc_thresh1="$t1" net.ipv4.neigh.default.gc_thresh2="$t2" \
+        net.ipv4.neigh.default.gc_thresh3="$t3"
+    TN_NEIGH_SAVED=""
 }
 
 # The switch and the hosts as plain machines have them: this machine has br_netfilter loaded
@@ -140,6 +169,7 @@ tn_teardown() {
     for ns in $(ip netns list | awk '{print $1}' | grep "^${TN_PREFIX}" || true); do
         ip netns del "$ns" 2>/dev/null || true
     done
+    tn_restore_neigh_limits
     if [ -n "${TN_KEEP_LOGS:-}" ]; then tn_log "logs kept in $TN_RUN"; else rm -rf "$TN_RUN"; fi
     rmdir "$TN_ROOT/testnet/.run" 2>/dev/null || true
 }

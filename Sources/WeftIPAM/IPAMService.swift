@@ -37,6 +37,8 @@ public final class IPAMService: GossipChannel {
     private struct State {
         var core: Allocator
         var reachable: Set<PeerName> = []
+        /// Peers with a live connection to this one (reachable soon if not yet).
+        var connected: Set<PeerName> = []
         /// Bumped on every change; waiters wait for it to move.
         var generation: UInt64 = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -82,9 +84,10 @@ public final class IPAMService: GossipChannel {
     }
 
     /// Tells IPAM which peers are reachable now, and their nicknames.
-    public func updatePeers(reachable: Set<PeerName>, nicknames: [PeerName: String]) {
+    public func updatePeers(reachable: Set<PeerName>, connected: Set<PeerName>, nicknames: [PeerName: String]) {
         state.withLock { s in
             s.reachable = reachable
+            s.connected = connected
             s.core.learn(nicknames: nicknames)
         }
         notify()
@@ -95,7 +98,7 @@ public final class IPAMService: GossipChannel {
     /// Allocates an address for `id` in `subnet` (the range when nil), waiting up to `timeout`
     /// for agreement or donated space.
     public func allocate(id: String, in subnet: Subnet?, timeout: Duration) async throws(IPAMError) -> Allocation {
-        try await untilDone(timeout: timeout) { s in s.core.allocate(id: id, in: subnet, now: Self.now(), reachable: s.reachable) }
+        try await untilDone(timeout: timeout) { s in s.core.allocate(id: id, in: subnet, now: Self.now(), reachable: s.reachable, connected: s.connected) }
     }
 
     /// Claims `address` for `id`, waiting up to `timeout` for the ring to exist.

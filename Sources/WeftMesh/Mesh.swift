@@ -20,8 +20,16 @@ public struct MeshConfiguration: Sendable {
     /// Features announced in the handshake.
     public var capabilities: [String] = []
     public var gossipInterval: TimeAmount = .seconds(30)
-    /// Topology changes are gathered this long before they are gossiped.
+    /// Topology changes are gathered this long before they are gossiped (and routes, discovery
+    /// and observers follow them once per window).
     public var flushDelay: TimeAmount = .milliseconds(20)
+    /// Observers (routes, data path, IPAM, DNS) and discovery follow topology changes at most
+    /// this often: while a mesh forms, every router recomputing its view on every change is
+    /// what costs most.
+    public var publishInterval: TimeAmount = .milliseconds(100)
+    /// This long after the last topology change, a summary to one neighbour checks that
+    /// nothing was missed (`MeshNode.settle`).
+    public var settleDelay: TimeAmount = .seconds(1)
     public var handshakeTimeout: TimeAmount = .seconds(10)
     public var heartbeatInterval: TimeAmount = .seconds(10)
     public var readTimeout: TimeAmount = .seconds(30)
@@ -61,6 +69,12 @@ public final class Mesh: Sendable {
         /// Failed password proofs per source address.
         var guesses = GuessLimiter()
         var flushScheduled = false
+        /// When the settle check is due (pushed back by every change), and whether it is timed.
+        var settleDue: UInt64 = 0
+        var settleScheduled = false
+        /// When observers and discovery last saw the topology, and whether the next is timed.
+        var lastPublish: UInt64 = 0
+        var publishScheduled = false
         var rng: SplitMix64
         var server: (any Channel)?
         var timers: [RepeatedTask] = []
@@ -304,7 +318,13 @@ public final class Mesh: Sendable {
     /// change queues the observers with the new view (on their loop: they run after the lock
     /// is released, in the order of the changes).
     private func apply(_ out: MeshNode.Output, to s: inout State) {
-        for (to, message) in out.sends { s.live[to]?.connection.send(message) }
+        if out.sends.count == 1, let (to, message) = out.sends.first {
+            s.live[to]?.connection.send(message)
+        } else if !out.sends.isEmpty {
+            var batches: [PeerName: [MeshMessage]] = [:]
+            for (to, message) in out.sends { batches[to, default: []].append(message) }
+            for (to, messages) in batches { s.live[to]?.connection.send(messages) }
+        }
         for reason in out.rejected {
             MeshMetrics.rejected("gossip")
             logger.warning("dropped \(reason)")
@@ -319,12 +339,56 @@ public final class Mesh: Sendable {
                 }
             }
         }
-        guard out.topologyChanged else { return }
-        if configuration.discovery { refreshDiscovery(&s) }
-        guard !s.observers.isEmpty, !s.stopped else { return }
+        if out.settleNeeded && !s.stopped {
+            s.settleDue = Self.now() + UInt64(configuration.settleDelay.nanoseconds)
+            if !s.settleScheduled {
+                s.settleScheduled = true
+                scheduleSettle(in: configuration.settleDelay)
+            }
+        }
+        guard out.topologyChanged, !s.stopped else { return }
+        let now = Self.now()
+        let interval = UInt64(configuration.publishInterval.nanoseconds)
+        if now >= s.lastPublish + interval {
+            publish(&s, now: now)
+        } else if !s.publishScheduled {
+            s.publishScheduled = true
+            group.next().scheduleTask(in: .nanoseconds(Int64(s.lastPublish + interval - now))) { [self] in
+                self.state.withLock { s in
+                    s.publishScheduled = false
+                    if !s.stopped { self.publish(&s, now: Self.now()) }
+                }
+            }
+        }
+    }
+
+    /// After topology changes: new discovery targets (dialled at once) and the observers' view.
+    private func publish(_ s: inout State, now: UInt64) {
+        s.lastPublish = now
+        if configuration.discovery {
+            refreshDiscovery(&s)
+            group.next().execute { self.dialDueTargets() }
+        }
+        guard !s.observers.isEmpty else { return }
         let view = makeView(&s)
         let observers = s.observers
         observerLoop.execute { for observer in observers { observer(view) } }
+    }
+
+    /// The settle check, once no change has pushed it back since it was timed.
+    private func scheduleSettle(in delay: TimeAmount) {
+        group.next().scheduleTask(in: delay) { [self] in
+            self.state.withLock { s in
+                guard !s.stopped else { return }
+                let now = Self.now()
+                if now < s.settleDue {
+                    self.scheduleSettle(in: .nanoseconds(Int64(s.settleDue - now)))
+                } else {
+                    s.settleScheduled = false
+                    self.apply(s.node.settle(), to: &s)
+                }
+            }
+        }
     }
 
     /// Every known peer we are not connected to becomes a target at the addresses its
@@ -340,7 +404,7 @@ public final class Mesh: Sendable {
                 candidates[address.description] = c.remote
             }
         }
-        s.targets.setDiscovered(candidates, now: Self.now())
+        s.targets.setDiscovered(candidates, local: me, now: Self.now())
     }
 
     /// The host part of a connection's `host:port` address (the address itself when it does

@@ -69,7 +69,7 @@ public final class Router: Sendable {
         let channels: [(any GossipChannel)?] = [ipam, dns, dataPath.macDirectory]
         channels.compactMap { $0 }.forEach(mesh.register)
         let observe: @Sendable (MeshView) -> Void = { [ipam, dns, dataPath] view in
-            ipam?.updatePeers(reachable: view.reachable, nicknames: view.nicknames)
+            ipam?.updatePeers(reachable: view.reachable, connected: Set(view.neighbours.map(\.name)), nicknames: view.nicknames)
             dns?.updatePeers(reachable: view.reachable)
             dataPath.update(neighbours: view.neighbours, routes: view.routes)
         }

@@ -10,11 +10,15 @@ public struct InMemoryMesh {
     /// Messages in flight: (from, to, message).
     private var inFlight: [(PeerName, PeerName, MeshMessage)] = []
     private var flushes: Set<PeerName> = []
+    /// Nodes whose topology changed since their last `settle()`.
+    private var settles: Set<PeerName> = []
     /// Edges currently connected.
     public private(set) var links: Set<Link> = []
     public private(set) var messages = 0
     public private(set) var bytes = 0
     public private(set) var rounds = 0
+    /// Topology entries (whole or delta) each peer received in update messages, by origin.
+    public private(set) var entriesReceived: [PeerName: [PeerName: Int]] = [:]
 
     /// An undirected connection between two peers.
     public struct Link: Hashable, Sendable {
@@ -68,17 +72,31 @@ public struct InMemoryMesh {
         guard !batch.isEmpty || !toFlush.isEmpty else { return false }
         rounds += 1
         for (from, to, message) in batch where nodes[to] != nil && links.contains(Link(from, to)) {
+            if case let .gossip(channel, _, payload) = message, channel == MeshNode.topologyChannel {
+                var copy = payload
+                if case let .update(entries)? = try? TopologyMessage.decode(&copy) {
+                    for e in entries { entriesReceived[to, default: [:]][e.name, default: 0] += 1 }
+                }
+            }
             collect(nodes[to]!.receive(message, from: from), from: to)
         }
         for name in toFlush.sorted() where nodes[name] != nil { collect(nodes[name]!.flush(), from: name) }
         return true
     }
 
-    /// Steps until quiet (or `limit` rounds); returns the rounds taken.
+    /// Steps until quiet (or `limit` rounds), then lets every node that saw a change settle
+    /// (as routers do a moment after the last change) and steps on, until nothing changes;
+    /// returns the rounds taken.
     @discardableResult
     public mutating func run(limit: Int = 10_000) -> Int {
         let start = rounds
-        while rounds - start < limit, step() {}
+        while rounds - start < limit {
+            if step() { continue }
+            guard !settles.isEmpty else { break }
+            let due = settles.sorted()
+            settles.removeAll()
+            for name in due where nodes[name] != nil { collect(nodes[name]!.settle(), from: name) }
+        }
         return rounds - start
     }
 
@@ -115,6 +133,7 @@ public struct InMemoryMesh {
         messages = 0
         bytes = 0
         rounds = 0
+        entriesReceived = [:]
     }
 
     /// True when every node holds the same peers (names, UIDs, versions and connections).
@@ -135,5 +154,6 @@ public struct InMemoryMesh {
             inFlight.append((from, to, decoded))
         }
         if out.flushNeeded { flushes.insert(from) }
+        if out.settleNeeded { settles.insert(from) }
     }
 }

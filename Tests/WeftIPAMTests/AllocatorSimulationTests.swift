@@ -170,6 +170,10 @@ struct IPAMCluster {
         while case .success = c.allocate(on: p1, id: "a\(got)") { got += 1 }
         guard case let .failure(error) = c.allocate(on: p1, id: "more") else { Issue.record("allocated beyond"); return }
         #expect(error.description.contains("unreachable"))
+        // The same owner connected but not yet in the routes (it just launched): wait for it.
+        let (joining, _) = c.nodes[p1]!.allocate(id: "more", now: c.now, reachable: c.reachable(from: p1), connected: [p3])
+        guard case let .waiting(why) = joining else { Issue.record("no wait for a connected owner: \(joining)"); return }
+        #expect(why.contains("waiting for routes"))
         let (moved, sends) = try c.nodes[p1]!.takeOver(from: p3, reachable: c.reachable(from: p1))
         c.post(sends, from: p1)
         c.run()

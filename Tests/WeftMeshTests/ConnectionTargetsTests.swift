@@ -52,10 +52,19 @@ import WeftTypes
     /// Discovered targets follow the topology; the budget caps dials (the connection limit).
     @Test func discoveryAndBudget() {
         var targets = ConnectionTargets()
-        targets.setDiscovered(["x:1": PeerName(rawValue: 1), "y:1": PeerName(rawValue: 2)], now: 0)
+        targets.setDiscovered(["x:1": PeerName(rawValue: 1), "y:1": PeerName(rawValue: 2)], local: PeerName(rawValue: 0), now: 0)
         #expect(targets.due(now: 0, connected: [], budget: 1).count == 1)
-        targets.setDiscovered(["y:1": PeerName(rawValue: 2)], now: 0)
+        targets.setDiscovered(["y:1": PeerName(rawValue: 2)], local: PeerName(rawValue: 0), now: 0)
         #expect(targets.targets.count >= 1)
+    }
+
+    /// Of two peers that discover each other, the one with the smaller name dials first; the
+    /// other dials only if no connection came by then.
+    @Test func smallerNameDialsFirst() {
+        var targets = ConnectionTargets()
+        targets.setDiscovered(["lo:1": PeerName(rawValue: 1), "hi:1": PeerName(rawValue: 9)], local: PeerName(rawValue: 5), now: 0)
+        #expect(targets.due(now: 0, connected: [], budget: 10) == ["hi:1"])
+        #expect(targets.due(now: ConnectionTargets.deferToSmallerName, connected: [], budget: 10) == ["lo:1"])
     }
 
     /// The accept bucket lets a burst through, then one per refill.

@@ -12,7 +12,7 @@ import WeftTypes
                                   upserts: [ConnectionSummary(remote: PeerName(rawValue: 6), address: "198.18.0.6:6783",
                                                               outbound: true, established: true)],
                                   removals: [PeerName(rawValue: 7)])
-        for m in [TopologyMessage.update([entry]), .request([PeerName(rawValue: 1)]),
+        for m in [TopologyMessage.update([entry]), .request([PeerVersion(name: PeerName(rawValue: 1), uid: 2, version: 3)]),
                   .digest([PeerVersion(name: PeerName(rawValue: 1), uid: 2, version: 3)])] {
             var b = ByteBuffer()
             m.encode(into: &b)

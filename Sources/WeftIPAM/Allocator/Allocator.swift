@@ -132,9 +132,10 @@ public struct Allocator: Sendable {
 
     /// Gives `id` an address in `subnet` (the whole range when nil): the one it already has
     /// there, or a free one this peer owns, or (after asking a reachable peer for space) one of
-    /// the donated ones.
+    /// the donated ones. `connected` are the peers with a connection to this one: one that is
+    /// not reachable yet has only just connected (its routes follow), so it is waited for.
     public mutating func allocate(id: String, in subnet: Subnet? = nil, now: UInt64,
-                                  reachable: Set<PeerName>) -> (Outcome, [Send]) {
+                                  reachable: Set<PeerName>, connected: Set<PeerName> = []) -> (Outcome, [Send]) {
         let subnet = subnet ?? range
         guard range.contains(subnet) else {
             return (.failed(IPAMError(.invalid, "\(subnet) is not inside the IPAM range \(range)")), [])
@@ -150,7 +151,7 @@ public struct Allocator: Sendable {
             cursor = address &+ 1
             return (.done(allocation), [])
         }
-        return askForSpace(in: subnet, now: now, reachable: reachable)
+        return askForSpace(in: subnet, now: now, reachable: reachable, connected: connected)
     }
 
     /// Records that `id` holds `address` (a container restarted with its old address). Only
@@ -309,9 +310,11 @@ public struct Allocator: Sendable {
 
     // MARK: space
 
-    /// Asks the reachable peer with the most free space in `subnet` for some; fails at once
-    /// when nobody reachable has any.
-    private mutating func askForSpace(in subnet: Subnet, now: UInt64, reachable: Set<PeerName>) -> (Outcome, [Send]) {
+    /// Asks the reachable peer with the most free space in `subnet` for some; waits while the
+    /// owners of the rest are connected but not yet in the routes; fails at once when nobody
+    /// reachable has any and the others are gone.
+    private mutating func askForSpace(in subnet: Subnet, now: UInt64, reachable: Set<PeerName>,
+                                      connected: Set<PeerName>) -> (Outcome, [Send]) {
         if let pending = requests[subnet], reachable.contains(pending.donor) {
             return (.waiting("waiting for space in \(subnet) from \(describe(pending.donor))"), [])
         }
@@ -320,6 +323,11 @@ public struct Allocator: Sendable {
         let donors = estimates.filter { $0.key != me && $0.value >= 2 && reachable.contains($0.key) && paused[$0.key] == nil }
         guard let donor = donors.max(by: { ($0.value, $0.key) < ($1.value, $1.key) })?.key else {
             let unreachable = estimates.filter { $0.key != me && $0.value > 0 && !reachable.contains($0.key) }.keys.sorted()
+            let joining = unreachable.filter(connected.contains)
+            if !joining.isEmpty {
+                let names = joining.map(describe).joined(separator: ", ")
+                return (.waiting("no free address in \(subnet) here; waiting for routes to \(names) (connected, not yet in the routes)"), [])
+            }
             if !unreachable.isEmpty {
                 let names = unreachable.map(describe).joined(separator: ", ")
                 return (.failed(IPAMError(.unavailable, "no free address in \(subnet) here; the rest belongs to unreachable peers \(names) (weft rmpeer them if they are gone)")), [])

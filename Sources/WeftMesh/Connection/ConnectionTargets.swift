@@ -54,13 +54,20 @@ public struct ConnectionTargets: Sendable {
         for a in addresses { targets[a] = nil }
     }
 
+    /// How long a discovered peer with a smaller name than ours gets to dial us before we dial
+    /// it: two peers that learn of each other at once would otherwise both dial, and one of the
+    /// two connections would be thrown away (with its handshake and a topology change each side).
+    public static let deferToSmallerName: UInt64 = 2_000_000_000
+
     /// Replaces the discovered targets: `candidates` maps address to the peer expected there.
-    public mutating func setDiscovered(_ candidates: [String: PeerName], now: UInt64) {
+    /// A new one is due at once if its peer's name is greater than `local`, else a moment later.
+    public mutating func setDiscovered(_ candidates: [String: PeerName], local: PeerName, now: UInt64) {
         for (a, t) in targets where t.kind == .discovered && candidates[a] == nil && t.state != .connecting {
             targets[a] = nil
         }
         for (a, peer) in candidates where targets[a] == nil {
-            targets[a] = Target(address: a, kind: .discovered, peer: peer, nextAttempt: now)
+            let due = peer > local ? now : now + Self.deferToSmallerName
+            targets[a] = Target(address: a, kind: .discovered, peer: peer, nextAttempt: due)
         }
     }
 

@@ -12,26 +12,42 @@ public struct MeshNode: Sendable {
 
     public let identity: PeerIdentity
     public private(set) var topology: Topology
-    /// Routes for the current topology, computed on first use after a change (a burst of
-    /// changes costs one computation, not one per change).
+    /// Routes as of the last `flush` (or a later on-demand computation): changes within one
+    /// flush window cost one computation, and only changes of who connects to whom count.
     private var cachedRoutes: Routes?
+    private var routesStale = false
+    /// A connection was lost since the last flush: unreachable peers are collected then.
+    private var lostSinceFlush = false
+    /// Something observers see (topology, routes, neighbours) changed since the last flush.
+    private var viewChanged = false
     /// Our established connections, by remote peer.
     public private(set) var neighbours: [PeerName: ConnectionSummary] = [:]
     private var channels: [String: any GossipChannel] = [:]
-    /// Topology changes waiting for the next `flush`.
+    /// Topology changes waiting for the next `flush`, with the neighbour each first came from
+    /// (absent for our own entry and for entries we learned otherwise).
     private var pending: [PeerName: TopologyEntry] = [:]
+    private var pendingFrom: [PeerName: PeerName] = [:]
+    /// The neighbour whose answer to our digest we await, and the new neighbours whose digest
+    /// waits for it: connections that come up together are caught up one after the other, so
+    /// the second answer carries only what the first did not.
+    private var digestInFlight: PeerName?
+    private var digestQueue: [PeerName] = []
     private var rng: SplitMix64
 
     /// What an event asks the caller to do.
     public struct Output: Sendable {
         /// Messages to send, each to a neighbour.
         public var sends: [(to: PeerName, message: MeshMessage)] = []
-        /// True when the topology or routes changed.
+        /// True when the topology, routes or neighbours changed (reported by `flush`, once per
+        /// window: observers and discovery run then).
         public var topologyChanged = false
         /// Peers that left the topology (unreachable now).
         public var removedPeers: [PeerName] = []
         /// True when topology changes wait for `flush()`.
         public var flushNeeded = false
+        /// True when the topology changed: a `settle()` some time after the last change makes
+        /// sure nothing was missed.
+        public var settleNeeded = false
         /// Messages that could not be understood, with why (for counting and logging).
         public var rejected: [String] = []
 
@@ -42,6 +58,7 @@ public struct MeshNode: Sendable {
             topologyChanged = topologyChanged || other.topologyChanged
             removedPeers += other.removedPeers
             flushNeeded = flushNeeded || other.flushNeeded
+            settleNeeded = settleNeeded || other.settleNeeded
             rejected += other.rejected
         }
     }
@@ -53,14 +70,22 @@ public struct MeshNode: Sendable {
     }
 
     /// The routes of the current topology.
-    public var routes: Routes { cachedRoutes ?? Routes(topology: topology) }
+    public var routes: Routes { routesStale ? Routes(topology: topology) : cachedRoutes ?? Routes(topology: topology) }
 
-    /// The routes of the current topology, kept until the next change.
+    /// The routes of the current topology (computed now if a change made them stale).
     public mutating func currentRoutes() -> Routes {
-        if let cachedRoutes { return cachedRoutes }
+        if let cachedRoutes, !routesStale { return cachedRoutes }
         let routes = Routes(topology: topology)
         cachedRoutes = routes
+        routesStale = false
         return routes
+    }
+
+    /// The routes to forward by: those of the last flush, unless they lack `destination` and a
+    /// change since may have brought it (a peer that just joined).
+    private mutating func forwardingRoutes(to destination: PeerName) -> Routes {
+        if let cachedRoutes, !routesStale || cachedRoutes.unicast[destination] != nil { return cachedRoutes }
+        return currentRoutes()
     }
 
     /// Registers a gossip channel (IPAM, DNS) by its name.
@@ -71,8 +96,9 @@ public struct MeshNode: Sendable {
     // MARK: connections
 
     /// A connection finished its handshake: queues our changed connection set for gossip and
-    /// starts a state exchange with the new neighbour (a digest each way, then only what either
-    /// side lacks), so a neighbour that missed gossip catches up at once.
+    /// starts a state exchange with the new neighbour (the dialler sends its digest; the answer
+    /// carries what the dialler lacks and asks for what the other side lacks), so a neighbour
+    /// that missed gossip catches up at once.
     public mutating func connectionUp(_ connection: ConnectionSummary, remoteUID: UInt64) -> Output {
         let stale = topology.noteIncarnation(of: connection.remote, uid: remoteUID)
         neighbours[connection.remote] = connection
@@ -80,14 +106,35 @@ public struct MeshNode: Sendable {
         if let stale {
             out.sends.append((connection.remote, Self.topologyGossip(.update([stale.fullUpdate]), from: identity.name)))
         }
-        out.sends += stateExchange(with: connection.remote)
+        out.sends += stateExchange(with: connection.remote, digest: false)
+        if connection.outbound {
+            if digestInFlight == nil { out.sends += sendDigest(to: connection.remote) } else { digestQueue.append(connection.remote) }
+        }
         return out
     }
 
     /// A connection closed.
     public mutating func connectionDown(_ peer: PeerName) -> Output {
         guard neighbours.removeValue(forKey: peer) != nil else { return Output() }
-        return localConnectionsChanged()
+        var out = localConnectionsChanged()
+        digestQueue.removeAll { $0 == peer }
+        if digestInFlight == peer { out.sends += nextDigest() }
+        return out
+    }
+
+    private mutating func sendDigest(to hop: PeerName) -> [(to: PeerName, message: MeshMessage)] {
+        digestInFlight = hop
+        return [(hop, Self.topologyGossip(.digest(topology.digest()), from: identity.name))]
+    }
+
+    /// The digest answer from `digestInFlight` is in (or it left): the next waiting neighbour's turn.
+    private mutating func nextDigest() -> [(to: PeerName, message: MeshMessage)] {
+        digestInFlight = nil
+        while !digestQueue.isEmpty {
+            let hop = digestQueue.removeFirst()
+            if neighbours[hop] != nil { return sendDigest(to: hop) }
+        }
+        return []
     }
 
     // MARK: messages
@@ -115,14 +162,14 @@ public struct MeshNode: Sendable {
                 do { try channels[channel]?.receiveUnicast(payload, from: source) } catch {
                     out.rejected.append("\(channel) unicast from \(source): \(error)")
                 }
-            } else if let hop = currentRoutes().unicast[destination] {
+            } else if let hop = forwardingRoutes(to: destination).unicast[destination] {
                 out.sends.append((hop, message))
             }
         case let .broadcast(channel, source, payload):
             do { try channels[channel]?.receiveBroadcast(payload, from: source) } catch {
                 out.rejected.append("\(channel) broadcast from \(source): \(error)")
             }
-            for hop in currentRoutes().broadcastNextHops(from: source) where hop != neighbour {
+            for hop in forwardingRoutes(to: source).broadcastNextHops(from: source) where hop != neighbour {
                 out.sends.append((hop, message))
             }
         }
@@ -131,21 +178,76 @@ public struct MeshNode: Sendable {
 
     // MARK: timers
 
-    /// Sends the queued topology changes: our own to every neighbour (the first hop of an
-    /// epidemic must not skip anyone), those we relay to a random subset of neighbours.
+    /// The end of a flush window: collects the peers no longer reachable and sends the queued
+    /// topology changes: our own to every neighbour, each relayed one only to the neighbours
+    /// that would not hear it otherwise (`relayTargets`). Reports `topologyChanged` when
+    /// observers should look (the router then takes its view, routes included, once per
+    /// window; routes are recomputed only when who connects to whom changed).
     public mutating func flush() -> Output {
         var out = Output()
+        if lostSinceFlush {
+            lostSinceFlush = false
+            out.removedPeers = topology.garbageCollect()
+            for gone in out.removedPeers {
+                pending[gone] = nil
+                pendingFrom[gone] = nil
+            }
+        }
+        out.topologyChanged = viewChanged
+        viewChanged = false
         guard !pending.isEmpty else { return out }
         if let own = pending.removeValue(forKey: identity.name) {
             for hop in neighbours.keys.sorted() {
                 out.sends.append((hop, Self.topologyGossip(.update([own]), from: identity.name)))
             }
         }
-        let relayed = pending.values.sorted { $0.name < $1.name }
-        pending.removeAll()
-        if !relayed.isEmpty {
-            out.sends += gossipSends(channel: Self.topologyChannel, payloads: Self.encodeUpdates(relayed), excluding: nil)
+        var byHop: [PeerName: [TopologyEntry]] = [:]
+        for entry in pending.values {
+            for hop in relayTargets(of: entry.name, from: pendingFrom[entry.name]) { byHop[hop, default: []].append(entry) }
         }
+        pending.removeAll()
+        pendingFrom.removeAll()
+        for (hop, entries) in byHop.sorted(by: { $0.key < $1.key }) {
+            for p in Self.encodeUpdates(entries.sorted { $0.name < $1.name }) {
+                out.sends.append((hop, .gossip(channel: Self.topologyChannel, source: identity.name, payload: p)))
+            }
+        }
+        return out
+    }
+
+    /// The neighbours a change of `origin`'s entry (first heard from `sender`) goes on to, so
+    /// that each peer hears it about once. The origin sends its own changes to all of its
+    /// neighbours; a neighbour of the origin passes it on to each of its neighbours that is not
+    /// one, unless a neighbour of both with a smaller name will (the smallest takes it); a peer
+    /// further away passes it on only to neighbours that have no neighbour of the origin (and
+    /// are not the sender's: the sender has taken care of those). All of it by our view of
+    /// the topology: where views disagree a peer may hear twice or not at all, and the
+    /// `settle()` digest after the last change fills what was missed.
+    func relayTargets(of origin: PeerName, from sender: PeerName?) -> [PeerName] {
+        guard let originLinks = topology.peers[origin]?.connections else { return [] }
+        let me = identity.name
+        let nearOrigin = neighbours[origin] != nil
+        let senderLinks = sender.flatMap { topology.peers[$0]?.connections } ?? [:]
+        var targets: [PeerName] = []
+        for hop in neighbours.keys where hop != origin && hop != sender && originLinks[hop] == nil {
+            guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
+            if nearOrigin {
+                if !hopLinks.keys.contains(where: { $0 < me && $0 != origin && originLinks[$0] != nil }) { targets.append(hop) }
+            } else if senderLinks[hop] == nil, !hopLinks.keys.contains(where: { originLinks[$0] != nil }) {
+                targets.append(hop)
+            }
+        }
+        return targets.sorted()
+    }
+
+    /// Some time after the last topology change: a summary (peer count and checksum of the
+    /// versions held) to one random neighbour; if it holds something else it answers with its
+    /// digest, and that exchange brings each side what the relays missed.
+    public mutating func settle() -> Output {
+        var out = Output()
+        guard let hop = neighbours.keys.sorted().randomElement(using: &rng) else { return out }
+        let summary = topology.summary()
+        out.sends.append((hop, Self.topologyGossip(.summary(peers: summary.peers, checksum: summary.checksum), from: identity.name)))
         return out
     }
 
@@ -153,7 +255,7 @@ public struct MeshNode: Sendable {
     /// channel, to a random subset of neighbours.
     public mutating func periodicGossip() -> Output {
         var out = Output()
-        for hop in randomNeighbours(excluding: nil) { out.sends += stateExchange(with: hop) }
+        for hop in randomNeighbours(excluding: nil) { out.sends += stateExchange(with: hop, digest: true) }
         return out
     }
 
@@ -169,7 +271,7 @@ public struct MeshNode: Sendable {
     /// Sends `payload` to `destination` along unicast routes; returns no sends if unreachable.
     public mutating func unicast(channel: String, to destination: PeerName, payload: ByteBuffer) -> Output {
         var out = Output()
-        if let hop = currentRoutes().unicast[destination] {
+        if let hop = forwardingRoutes(to: destination).unicast[destination] {
             out.sends.append((hop, .unicast(channel: channel, source: identity.name, destination: destination, payload: payload)))
         }
         return out
@@ -179,21 +281,23 @@ public struct MeshNode: Sendable {
     public mutating func broadcast(channel: String, payload: ByteBuffer) -> Output {
         var out = Output()
         let message = MeshMessage.broadcast(channel: channel, source: identity.name, payload: payload)
-        out.sends = currentRoutes().broadcastNextHops(from: identity.name).map { ($0, message) }
+        out.sends = forwardingRoutes(to: identity.name).broadcastNextHops(from: identity.name).map { ($0, message) }
         return out
     }
 
     // MARK: internals
 
+    /// Our neighbours changed: our entry's delta is queued, and the flush that sends it also
+    /// tells observers (a replaced connection changes no entry but brings new keys).
     private mutating func localConnectionsChanged() -> Output {
-        var out = Output()
-        var lost = false
         if let delta = topology.setLocalConnections(Array(neighbours.values)) {
-            enqueue(delta)
-            out.flushNeeded = true
-            lost = !delta.removals.isEmpty
+            enqueue(delta, from: nil)
+            topologyMaintenance(lostConnections: !delta.removals.isEmpty, adjacencyChanged: true)
         }
-        out.append(topologyMaintenance(lostConnections: lost))
+        viewChanged = true
+        var out = Output()
+        out.flushNeeded = true
+        out.settleNeeded = true
         return out
     }
 
@@ -208,53 +312,62 @@ public struct MeshNode: Sendable {
         switch message {
         case let .update(entries):
             let result = topology.merge(entries)
-            for e in result.changed { enqueue(e) }
-            out.flushNeeded = !result.changed.isEmpty
-            if !result.needWhole.isEmpty {
-                out.sends.append((neighbour, Self.topologyGossip(.request(result.needWhole), from: identity.name)))
+            for e in result.changed { enqueue(e, from: e.name == identity.name ? nil : neighbour) }
+            if !result.behind.isEmpty {
+                out.sends.append((neighbour, Self.topologyGossip(.request(result.behind), from: identity.name)))
             }
-            if !result.changed.isEmpty { out.append(topologyMaintenance(lostConnections: result.lostConnections)) }
-        case let .request(names):
-            for p in Self.encodeUpdates(topology.wholeEntries(names)) {
+            if !result.changed.isEmpty {
+                topologyMaintenance(lostConnections: result.lostConnections, adjacencyChanged: result.adjacencyChanged)
+                out.flushNeeded = true
+                out.settleNeeded = true
+            }
+        case let .request(held):
+            for p in Self.encodeUpdates(topology.updates(since: held)) {
                 out.sends.append((neighbour, .gossip(channel: Self.topologyChannel, source: identity.name, payload: p)))
             }
+            // A request ends every answer to a digest.
+            if neighbour == digestInFlight { out.sends += nextDigest() }
         case let .digest(versions):
             let (theyNeed, weNeed) = topology.difference(from: versions)
             for p in Self.encodeUpdates(theyNeed) {
                 out.sends.append((neighbour, .gossip(channel: Self.topologyChannel, source: identity.name, payload: p)))
             }
-            if !weNeed.isEmpty {
-                out.sends.append((neighbour, Self.topologyGossip(.request(weNeed), from: identity.name)))
+            // Always, even empty: it tells the digest's sender that the answer is complete.
+            out.sends.append((neighbour, Self.topologyGossip(.request(weNeed), from: identity.name)))
+        case let .summary(peers, checksum):
+            let mine = topology.summary()
+            if mine.peers != peers || mine.checksum != checksum {
+                out.sends.append((neighbour, Self.topologyGossip(.digest(topology.digest()), from: identity.name)))
             }
         }
         return out
     }
 
-    /// After a topology change: drops the cached routes and, when connections were lost (only
-    /// a loss can strand a peer), garbage-collects the peers we can no longer reach.
-    private mutating func topologyMaintenance(lostConnections: Bool) -> Output {
-        var out = Output()
-        if lostConnections {
-            out.removedPeers = topology.garbageCollect()
-            for gone in out.removedPeers { pending[gone] = nil }
-        }
-        cachedRoutes = nil
-        out.topologyChanged = true
-        return out
+    /// After a topology change, for the next flush: the routes are stale when who connects to
+    /// whom changed, and unreachable peers are collected when connections were lost (only a
+    /// loss can strand a peer).
+    private mutating func topologyMaintenance(lostConnections: Bool, adjacencyChanged: Bool) {
+        lostSinceFlush = lostSinceFlush || lostConnections
+        routesStale = routesStale || adjacencyChanged || cachedRoutes == nil
+        viewChanged = true
     }
 
-    private mutating func enqueue(_ entry: TopologyEntry) {
+    private mutating func enqueue(_ entry: TopologyEntry, from sender: PeerName?) {
         if let queued = pending[entry.name], let joined = queued.followed(by: entry) {
             pending[entry.name] = joined
         } else if pending[entry.name] != nil, let whole = topology.peers[entry.name] {
             pending[entry.name] = whole.fullUpdate
         } else {
             pending[entry.name] = entry
+            pendingFrom[entry.name] = sender
         }
     }
 
-    private func stateExchange(with hop: PeerName) -> [(to: PeerName, message: MeshMessage)] {
-        var sends = [(to: hop, message: Self.topologyGossip(.digest(topology.digest()), from: identity.name))]
+    /// A neighbour's catch-up: our complete channel states and, with `digest`, the topology
+    /// digest (one side's digest is enough: its answer goes both ways).
+    private func stateExchange(with hop: PeerName, digest: Bool) -> [(to: PeerName, message: MeshMessage)] {
+        var sends: [(to: PeerName, message: MeshMessage)] = []
+        if digest { sends.append((hop, Self.topologyGossip(.digest(topology.digest()), from: identity.name))) }
         for (name, channel) in channels.sorted(by: { $0.key < $1.key }) {
             for p in channel.completeState() {
                 sends.append((hop, .gossip(channel: name, source: identity.name, payload: p)))

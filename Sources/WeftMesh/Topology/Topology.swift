@@ -15,12 +15,16 @@ public struct Topology: Sendable, Equatable {
     public struct MergeResult: Sendable, Equatable {
         /// The entries that changed what we hold, as they should be gossiped onward.
         public var changed: [TopologyEntry] = []
-        /// Peers whose deltas we could not apply (we lack the base): ask the sender for them whole.
-        public var needWhole: [PeerName] = []
+        /// Peers whose deltas we could not apply (we lack the base), with the version we hold
+        /// (0: none): ask the sender for what changed since.
+        public var behind: [PeerVersion] = []
         /// True when our own entry had to move past a stale incarnation of ourselves.
         public var localBumped = false
         /// True when some peer lost a connection (only then can a peer become unreachable).
         public var lostConnections = false
+        /// True when some peer's set of connections changed (not only an address or a nickname):
+        /// only then can routes change.
+        public var adjacencyChanged = false
     }
 
     public init(local: PeerIdentity) {
@@ -40,8 +44,7 @@ public struct Topology: Sendable, Equatable {
         let upserts = new.values.filter { entry.connections[$0.remote] != $0 }.sorted { $0.remote < $1.remote }
         let removals = entry.connections.keys.filter { new[$0] == nil }.sorted()
         let base = entry.version
-        entry.version += 1
-        entry.connections = new
+        entry.replaceConnections(new)
         peers[localName] = entry
         return TopologyEntry(name: localName, nickname: entry.nickname, uid: entry.uid, version: entry.version,
                              baseVersion: base, upserts: upserts, removals: removals)
@@ -76,7 +79,13 @@ public struct Topology: Sendable, Equatable {
                 continue
             }
             guard let known = peers[e.name] else {
-                if e.isFull { peers[e.name] = PeerEntry(e); result.changed.append(e) } else { result.needWhole.append(e.name) }
+                if e.isFull {
+                    peers[e.name] = PeerEntry(e)
+                    result.changed.append(e)
+                    result.adjacencyChanged = true
+                } else {
+                    result.behind.append(PeerVersion(name: e.name, uid: 0, version: 0))
+                }
                 continue
             }
             guard e.stamp.supersedes(known.stamp) else { continue }
@@ -84,28 +93,37 @@ public struct Topology: Sendable, Equatable {
                 let entry = PeerEntry(e)
                 result.lostConnections = result.lostConnections
                     || known.connections.keys.contains { entry.connections[$0] == nil }
+                result.adjacencyChanged = result.adjacencyChanged || !Self.sameAdjacency(known.connections, entry.connections)
                 peers[e.name] = entry
                 result.changed.append(e)
             } else if e.uid == known.uid, e.baseVersion <= known.version {
                 // A delta (base, v] brings any state at a version in [base, v] to v.
                 var entry = known
                 result.lostConnections = result.lostConnections || e.removals.contains { known.connections[$0] != nil }
-                for r in e.removals { entry.connections[r] = nil }
-                for u in e.upserts { entry.connections[u.remote] = u }
-                entry.version = e.version
-                entry.nickname = e.nickname
+                result.adjacencyChanged = result.adjacencyChanged || result.lostConnections
+                    || e.upserts.contains { known.connections[$0.remote]?.established != $0.established }
+                entry.apply(e)
                 peers[e.name] = entry
                 result.changed.append(e)
             } else {
-                result.needWhole.append(e.name)
+                result.behind.append(known.stamp)
             }
         }
         return result
     }
 
-    /// Whole entries for `names` that we hold (answering a request).
-    public func wholeEntries(_ names: [PeerName]) -> [TopologyEntry] {
-        names.compactMap { peers[$0]?.fullUpdate }
+    /// True when two connection sets join the same peers the same way (addresses aside).
+    static func sameAdjacency(_ a: [PeerName: ConnectionSummary], _ b: [PeerName: ConnectionSummary]) -> Bool {
+        a.count == b.count && a.allSatisfy { b[$0.key]?.established == $0.value.established }
+    }
+
+    /// What takes a neighbour holding `held` (version 0: nothing) to what we hold, for each
+    /// entry we hold newer: a delta where our history allows, else whole (answering a request).
+    public func updates(since held: [PeerVersion]) -> [TopologyEntry] {
+        held.compactMap { h in
+            guard let entry = peers[h.name], h.version == 0 || entry.stamp.supersedes(h) else { return nil }
+            return h.uid == entry.uid ? entry.update(from: h.version) : entry.fullUpdate
+        }
     }
 
     /// Every entry whole, ours first (the complete state for the periodic exchange).
@@ -118,21 +136,35 @@ public struct Topology: Sendable, Equatable {
         peers.values.map(\.stamp).sorted { $0.name < $1.name }
     }
 
-    /// Compares a neighbour's digest with what we hold: the entries it lacks or holds older,
-    /// and the names we lack or hold older.
-    public func difference(from digest: [PeerVersion]) -> (theyNeed: [TopologyEntry], weNeed: [PeerName]) {
+    /// The peer count and a checksum of every (name, uid, version) we hold, independent of
+    /// order: equal on two peers that hold the same versions (see `TopologyMessage.summary`).
+    public func summary() -> (peers: Int, checksum: UInt64) {
+        var sum: UInt64 = 0
+        for p in peers.values {
+            var mix = SplitMix64(seed: p.name.rawValue &* 0x9E37_79B9_7F4A_7C15 ^ p.uid ^ (p.version &* 0xBF58_476D_1CE4_E5B9))
+            sum = sum &+ mix.next()
+        }
+        return (peers.count, sum)
+    }
+
+    /// Compares a neighbour's digest with what we hold: the entries it lacks or holds older (as
+    /// deltas from the version it holds where our history reaches back that far), and the names
+    /// we lack or hold older.
+    public func difference(from digest: [PeerVersion]) -> (theyNeed: [TopologyEntry], weNeed: [PeerVersion]) {
         var theyHave: [PeerName: PeerVersion] = [:]
         for d in digest { theyHave[d.name] = d }
         var theyNeed: [TopologyEntry] = []
         for entry in peers.values.sorted(by: { $0.name < $1.name }) {
-            if let d = theyHave[entry.name], !entry.stamp.supersedes(d) { continue }
-            theyNeed.append(entry.fullUpdate)
+            guard let d = theyHave[entry.name] else { theyNeed.append(entry.fullUpdate); continue }
+            guard entry.stamp.supersedes(d) else { continue }
+            theyNeed.append(d.uid == entry.uid ? entry.update(from: d.version) : entry.fullUpdate)
         }
-        let weNeed = digest.filter { d in
+        let weNeed = digest.compactMap { d -> PeerVersion? in
             // A stale incarnation of ourselves is fetched too: merging it moves our version past it.
-            if d.name == localName { return d.uid != local.uid && d.version >= local.version }
-            return peers[d.name].map { d.supersedes($0.stamp) } ?? true
-        }.map(\.name)
+            if d.name == localName { return d.uid != local.uid && d.version >= local.version ? PeerVersion(name: d.name, uid: 0, version: 0) : nil }
+            guard let held = peers[d.name] else { return PeerVersion(name: d.name, uid: 0, version: 0) }
+            return d.supersedes(held.stamp) ? held.stamp : nil
+        }
         return (theyNeed, weNeed)
     }
 

@@ -5,12 +5,19 @@ public import WeftTypes
 public enum TopologyMessage: Equatable, Sendable {
     /// Peer reports, whole or as deltas.
     case update([TopologyEntry])
-    /// A request for the named peers' whole entries (sent when a delta's base is missing).
-    case request([PeerName])
+    /// A request for the named peers' entries, each with the version the sender holds (0:
+    /// none), answered with what changed since (whole when the history does not reach back
+    /// or the incarnation differs). Sent when a delta's base is missing, and at the end of
+    /// every answer to a digest (then possibly empty: it marks the answer complete).
+    case request([PeerVersion])
     /// What the sender holds, one (name, uid, version) per peer: the receiver answers with the
     /// entries the sender lacks and requests those it lacks itself (anti-entropy without
     /// sending every connection list).
     case digest([PeerVersion])
+    /// How many peers the sender holds and a checksum of their (name, uid, version): a
+    /// receiver that holds something else answers with its digest. What a peer sends once the
+    /// mesh is quiet, to catch anything gossip missed, at a few bytes rather than a digest.
+    case summary(peers: Int, checksum: UInt64)
 
     /// Limits that keep a hostile message from making us allocate without bound.
     enum Limit {
@@ -40,18 +47,16 @@ public enum TopologyMessage: Equatable, Sendable {
                 buffer.writeInteger(UInt32(e.removals.count), endianness: .big)
                 for r in e.removals { buffer.writePeerName(r) }
             }
-        case let .request(names):
+        case let .request(versions):
             buffer.writeInteger(UInt8(2))
-            buffer.writeInteger(UInt32(names.count), endianness: .big)
-            for n in names { buffer.writePeerName(n) }
+            Self.encode(versions, into: &buffer)
         case let .digest(versions):
             buffer.writeInteger(UInt8(3))
-            buffer.writeInteger(UInt32(versions.count), endianness: .big)
-            for v in versions {
-                buffer.writePeerName(v.name)
-                buffer.writeInteger(v.uid, endianness: .big)
-                buffer.writeInteger(v.version, endianness: .big)
-            }
+            Self.encode(versions, into: &buffer)
+        case let .summary(peers, checksum):
+            buffer.writeInteger(UInt8(4))
+            buffer.writeInteger(UInt32(clamping: peers), endianness: .big)
+            buffer.writeInteger(checksum, endianness: .big)
         }
     }
 
@@ -88,24 +93,38 @@ public enum TopologyMessage: Equatable, Sendable {
             }
             return .update(entries)
         case 2:
-            let count = try buffer.readWireCount(field: "names", limit: Limit.entries, minElementSize: 6)
-            var names: [PeerName] = []
-            for _ in 0..<count { names.append(try buffer.readPeerName()) }
-            return .request(names)
+            return .request(try decodeVersions(&buffer, field: "request"))
         case 3:
-            let count = try buffer.readWireCount(field: "digest", limit: Limit.entries, minElementSize: 22)
-            var versions: [PeerVersion] = []
-            versions.reserveCapacity(count)
-            for _ in 0..<count {
-                let name = try buffer.readPeerName()
-                let uid: UInt64 = try buffer.readWireInteger()
-                let version = try buffer.readWireVersion(field: "digest version")
-                versions.append(PeerVersion(name: name, uid: uid, version: version))
-            }
-            return .digest(versions)
+            return .digest(try decodeVersions(&buffer, field: "digest"))
+        case 4:
+            let peers: UInt32 = try buffer.readWireInteger()
+            let checksum: UInt64 = try buffer.readWireInteger()
+            return .summary(peers: Int(peers), checksum: checksum)
         default:
             throw .invalid("topology message kind \(kind)")
         }
+    }
+
+    private static func encode(_ versions: [PeerVersion], into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(versions.count), endianness: .big)
+        for v in versions {
+            buffer.writePeerName(v.name)
+            buffer.writeInteger(v.uid, endianness: .big)
+            buffer.writeInteger(v.version, endianness: .big)
+        }
+    }
+
+    private static func decodeVersions(_ buffer: inout ByteBuffer, field: String) throws(WireError) -> [PeerVersion] {
+        let count = try buffer.readWireCount(field: field, limit: Limit.entries, minElementSize: 22)
+        var versions: [PeerVersion] = []
+        versions.reserveCapacity(count)
+        for _ in 0..<count {
+            let name = try buffer.readPeerName()
+            let uid: UInt64 = try buffer.readWireInteger()
+            let version = try buffer.readWireVersion(field: "\(field) version")
+            versions.append(PeerVersion(name: name, uid: uid, version: version))
+        }
+        return versions
     }
 }
 
