@@ -246,6 +246,33 @@ tn_send_raw() {
 # GET PATH from host I's local API.
 tn_http() { tn_exec "$1" curl -sf "http://127.0.0.1:6784$2"; }
 
+# True when host I's /metrics says N peers and N-1 established connections (cheaper than the
+# JSON report, for meshes of many).
+tn_host_full() {
+    local m
+    m=$(tn_http "$1" /metrics) || return 1
+    grep -Eq "^weft_peers $2(\.0)?\$" <<<"$m" &&
+        grep -Eq "^weft_connections\{state=\"established\"\} $(($2 - 1))(\.0)?\$" <<<"$m"
+}
+
+# True when hosts 1..N are all full (tn_host_full).
+tn_metrics_full_mesh() {
+    local n=$1 i
+    for i in $(seq 1 "$n"); do tn_host_full "$i" "$n" || return 1; done
+}
+
+# CPU ticks (user + system, all threads) of host I's router so far (0 if it is not running).
+tn_cpu_ticks() {
+    local pid
+    pid=$(cat "$(tn_state "$1")/weftd.pid" 2>/dev/null) || { echo 0; return; }
+    awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0
+}
+
+# Gossip bytes host I's router has received, every channel.
+tn_gossip_received() {
+    tn_http "$1" /metrics | awk '/^weft_gossip_bytes_total.*direction="received"/ {s += $2} END {printf "%d\n", s}'
+}
+
 # Launch routers on hosts 1..N (2..N told only h1; ARGS go to every launch) and wait for a
 # full mesh.
 tn_launch_mesh() {

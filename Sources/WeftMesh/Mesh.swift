@@ -26,7 +26,7 @@ public struct MeshConfiguration: Sendable {
     /// Observers (routes, data path, IPAM, DNS) and discovery follow topology changes at most
     /// this often: while a mesh forms, every router recomputing its view on every change is
     /// what costs most.
-    public var publishInterval: TimeAmount = .milliseconds(100)
+    public var publishInterval: TimeAmount = .milliseconds(200)
     /// This long after the last topology change, a summary to one neighbour checks that
     /// nothing was missed (`MeshNode.settle`).
     public var settleDelay: TimeAmount = .seconds(1)
@@ -395,13 +395,22 @@ public final class Mesh: Sendable {
     /// neighbours report: an outbound connection names the peer's listening address; an
     /// inbound one its IP, at our own port.
     private func refreshDiscovery(_ s: inout State) {
-        var candidates: [String: PeerName] = [:]
         let me = configuration.identity.name
+        // Per peer not connected: the listening addresses its diallers report, or if nobody
+        // dialled it, the addresses it connected from (each parsed once).
+        var reported: [PeerName: (dialled: Set<String>, from: Set<String>)] = [:]
         for entry in s.node.topology.peers.values {
             for c in entry.connections.values where c.remote != me && s.live[c.remote] == nil {
-                guard var address = PeerAddress(c.address, defaultPort: configuration.port) else { continue }
-                if !c.outbound { address.port = configuration.port }
-                candidates[address.description] = c.remote
+                if c.outbound { reported[c.remote, default: ([], [])].dialled.insert(c.address) }
+                else { reported[c.remote, default: ([], [])].from.insert(c.address) }
+            }
+        }
+        var candidates: [String: PeerName] = [:]
+        for (peer, addresses) in reported {
+            for a in addresses.dialled.isEmpty ? addresses.from : addresses.dialled {
+                guard var address = PeerAddress(a, defaultPort: configuration.port) else { continue }
+                if addresses.dialled.isEmpty { address.port = configuration.port }
+                candidates[address.description] = peer
             }
         }
         s.targets.setDiscovered(candidates, local: me, now: Self.now())

@@ -15,19 +15,8 @@ swift build -c release --product weftd >/dev/null && swift build -c release --pr
 export TN_BIN=$PWD/.build/release
 hz=$(getconf CLK_TCK)
 
-# CPU ticks (user + system) of pid P.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-
 # "metric value" of host I's /metrics, for series matching REGEX (summed).
 metric_sum() { tn_http "$1" /metrics | awk -v re="$2" '$0 ~ re {s += $2} END {printf "%d\n", s}'; }
-
-# Host I has N peers and N-1 established connections.
-host_full() {
-    local m
-    m=$(tn_http "$1" /metrics) || return 1
-    grep -Eq "^weft_peers $2(\.0)?\$" <<<"$m" &&
-        grep -Eq "^weft_connections\{state=\"established\"\} $(($2 - 1))(\.0)?\$" <<<"$m"
-}
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -50,7 +39,7 @@ run_once() {
         for pass in 1 2; do
             waited=0
             for i in $(seq 1 "$n"); do
-                until host_full "$i" "$n"; do
+                until tn_host_full "$i" "$n"; do
                     [ $SECONDS -lt $deadline ] || { echo "no full mesh of $n after 180 s" >&2; echo "999 0 0 0 0 0 0 0"; exit 0; }
                     waited=1
                     sleep 0.1
@@ -59,10 +48,10 @@ run_once() {
             # The second pass only confirms; it moves the end only if some host was not full.
             [ "$pass" = 1 ] || [ "$waited" = 1 ] && end=$(date +%s.%N)
         done
-        for i in $(seq 1 "$n"); do ticks "$(cat "$(tn_state "$i")/weftd.pid")"; done >"$TN_RUN/cpu0"
+        for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu0"
         seconds=$(echo "$end - $start" | bc -l | xargs printf '%.2f')
         cpu=$(awk -v hz="$hz" '{print $1 * 1000 / hz}' "$TN_RUN/cpu0" | median)
-        bytes=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_bytes_total.*direction="received"'; done | median)
+        bytes=$(for i in $(seq 1 "$n"); do tn_gossip_received "$i"; done | median)
         msgs=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_messages_total.*direction="received"'; done | median)
         topo=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_bytes_total.*channel="topology".*direction="received"'; done | median)
         # What a router must hold: N entries (name, nickname, uid, version: 30 bytes) of N-1
@@ -70,9 +59,9 @@ run_once() {
         holds=$(tn_weft 1 report | jq '[.peers[] | 30 + ([.connections[] | 9 + (.address | length)] | add // 0)] | add')
         rss=$(for i in $(seq 1 "$n"); do awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$(cat "$(tn_state "$i")/weftd.pid")/status"; done | median)
         # Idle: 10 s in which nothing asks the routers anything.
-        for i in $(seq 1 "$n"); do ticks "$(cat "$(tn_state "$i")/weftd.pid")"; done >"$TN_RUN/cpu1"
+        for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu1"
         sleep 10
-        for i in $(seq 1 "$n"); do ticks "$(cat "$(tn_state "$i")/weftd.pid")"; done >"$TN_RUN/cpu2"
+        for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu2"
         idle=$(paste "$TN_RUN/cpu1" "$TN_RUN/cpu2" | awk -v hz="$hz" '{printf "%.2f\n", ($2 - $1) * 100 / hz / 10}' | median)
         echo "$seconds $cpu $bytes $msgs $topo $holds $rss $idle"
     )

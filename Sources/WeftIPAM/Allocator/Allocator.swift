@@ -20,14 +20,16 @@ public struct Allocator: Sendable {
     public let me: PeerName
     public let range: Subnet
     public let mode: BootstrapMode
-    public internal(set) var ring: Ring { didSet { needsSnapshot = true } }
-    public internal(set) var paxos: Paxos { didSet { needsSnapshot = true } }
+    public internal(set) var ring: Ring { didSet { if ring != oldValue { needsSnapshot = true } } }
+    public internal(set) var paxos: Paxos { didSet { if paxos != oldValue { needsSnapshot = true } } }
     /// Container ID → its addresses here.
     public internal(set) var allocations: [String: [Allocation]] = [:]
     /// Address → container ID, for every allocation here.
     private(set) var holders: [UInt32: String] = [:]
-    /// Nicknames of peers that own or owned ring space.
-    public internal(set) var nicknames: [PeerName: String] = [:] { didSet { needsSnapshot = true } }
+    /// Nicknames of peers that own or owned ring space. They go to disk with the next snapshot
+    /// (gossip brings them back after a crash): a mesh of a hundred forming must not write and
+    /// fsync a snapshot for every name it learns.
+    public internal(set) var nicknames: [PeerName: String] = [:]
     /// Peers whose ring we refused, and why.
     public private(set) var conflicts: [PeerName: Conflict] = [:]
 
