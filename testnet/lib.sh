@@ -155,10 +155,29 @@ tn_kill() {
     return 0
 }
 
+# Stop every router this run started, all at once (by their pid files): TERM, up to 10 s for
+# all of them to exit, then KILL for any still running (a mesh of 50 stops in seconds, not
+# one router after the other).
+tn_stop_routers() {
+    local i pids=() pid
+    for i in $(seq 1 "$TN_HOSTS"); do
+        pid=$(cat "$(tn_state "$i")/weftd.pid" 2>/dev/null) || continue
+        kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    done
+    for _ in $(seq 1 100); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1 && break; done
+        [ $alive = 0 ] && return 0
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    return 0
+}
+
 tn_teardown() {
     local i ns
     trap - EXIT INT TERM
-    for i in $(seq 1 "$TN_HOSTS"); do tn_kill "$i" TERM; done
+    tn_stop_routers
     for ns in "${TN_CONTAINERS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
     # resolv.conf files attach wrote for containers whose router did not detach them.
     for ns in /etc/netns/"${TN_PREFIX}"*; do
@@ -245,6 +264,9 @@ tn_send_raw() {
 
 # GET PATH from host I's local API.
 tn_http() { tn_exec "$1" curl -sf "http://127.0.0.1:6784$2"; }
+
+# The median of the numbers on stdin, one per line.
+tn_median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # True when host I's /metrics says N peers and N-1 established connections (cheaper than the
 # JSON report, for meshes of many).

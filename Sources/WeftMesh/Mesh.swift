@@ -318,13 +318,9 @@ public final class Mesh: Sendable {
     /// change queues the observers with the new view (on their loop: they run after the lock
     /// is released, in the order of the changes).
     private func apply(_ out: MeshNode.Output, to s: inout State) {
-        if out.sends.count == 1, let (to, message) = out.sends.first {
-            s.live[to]?.connection.send(message)
-        } else if !out.sends.isEmpty {
-            var batches: [PeerName: [MeshMessage]] = [:]
-            for (to, message) in out.sends { batches[to, default: []].append(message) }
-            for (to, messages) in batches { s.live[to]?.connection.send(messages) }
-        }
+        var batches: [PeerName: [MeshMessage]] = [:]
+        for (to, message) in out.sends { batches[to, default: []].append(message) }
+        for (to, messages) in batches { s.live[to]?.connection.send(messages) }
         for reason in out.rejected {
             MeshMetrics.rejected("gossip")
             logger.warning("dropped \(reason)")

@@ -31,7 +31,6 @@ tn_exec 1 dnsmasq --no-resolv --no-hosts --addn-hosts="$TN_RUN/hosts" --local=/w
     --bind-interfaces --pid-file="$TN_RUN/dnsmasq.pid" --cache-size=10000
 sleep 0.5
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # One dnsperf run against SERVER: prints "qps p50 p99 p999 lost" (latencies in microseconds).
 perf() {
@@ -56,9 +55,9 @@ done
 echo "DNS benchmark: $names names, dnsperf -c 4 -q 100, $seconds s per run, median of $runs runs ($(date -u +%Y-%m-%d))"
 printf '%-8s %10s %9s %9s %9s %8s\n' server "queries/s" "p50 µs" "p99 µs" "p99.9 µs" lost
 for server in weft dnsmasq; do
-    col() { printf '%s' "${results[$server]}" | awk -v c="$1" 'NF {print $c}' | median; }
+    col() { printf '%s' "${results[$server]}" | awk -v c="$1" 'NF {print $c}' | tn_median; }
     printf '%-8s %10s %9s %9s %9s %8s\n' $server "$(col 1)" "$(col 2)" "$(col 3)" "$(col 4)" "$(col 5)"
 done
-weft=$(printf '%s' "${results[weft]}" | awk 'NF {print $1}' | median)
-dnsmasq=$(printf '%s' "${results[dnsmasq]}" | awk 'NF {print $1}' | median)
+weft=$(printf '%s' "${results[weft]}" | awk 'NF {print $1}' | tn_median)
+dnsmasq=$(printf '%s' "${results[dnsmasq]}" | awk 'NF {print $1}' | tn_median)
 echo "weft / dnsmasq: $(echo "scale=2; $weft / $dnsmasq" | bc)"

@@ -18,7 +18,6 @@ hz=$(getconf CLK_TCK)
 # "metric value" of host I's /metrics, for series matching REGEX (summed).
 metric_sum() { tn_http "$1" /metrics | awk -v re="$2" '$0 ~ re {s += $2} END {printf "%d\n", s}'; }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # One formation of N routers; prints "seconds cpu_ms bytes messages topology_bytes holds_bytes
 # rss_mb idle_pct" (medians over the routers).
@@ -50,19 +49,19 @@ run_once() {
         done
         for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu0"
         seconds=$(echo "$end - $start" | bc -l | xargs printf '%.2f')
-        cpu=$(awk -v hz="$hz" '{print $1 * 1000 / hz}' "$TN_RUN/cpu0" | median)
-        bytes=$(for i in $(seq 1 "$n"); do tn_gossip_received "$i"; done | median)
-        msgs=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_messages_total.*direction="received"'; done | median)
-        topo=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_bytes_total.*channel="topology".*direction="received"'; done | median)
+        cpu=$(awk -v hz="$hz" '{print $1 * 1000 / hz}' "$TN_RUN/cpu0" | tn_median)
+        bytes=$(for i in $(seq 1 "$n"); do tn_gossip_received "$i"; done | tn_median)
+        msgs=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_messages_total.*direction="received"'; done | tn_median)
+        topo=$(for i in $(seq 1 "$n"); do metric_sum "$i" '^weft_gossip_bytes_total.*channel="topology".*direction="received"'; done | tn_median)
         # What a router must hold: N entries (name, nickname, uid, version: 30 bytes) of N-1
         # connections (name, address, flags: about 25 bytes), as the wire encodes them.
         holds=$(tn_weft 1 report | jq '[.peers[] | 30 + ([.connections[] | 9 + (.address | length)] | add // 0)] | add')
-        rss=$(for i in $(seq 1 "$n"); do awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$(cat "$(tn_state "$i")/weftd.pid")/status"; done | median)
+        rss=$(for i in $(seq 1 "$n"); do awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$(cat "$(tn_state "$i")/weftd.pid")/status"; done | tn_median)
         # Idle: 10 s in which nothing asks the routers anything.
         for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu1"
         sleep 10
         for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu2"
-        idle=$(paste "$TN_RUN/cpu1" "$TN_RUN/cpu2" | awk -v hz="$hz" '{printf "%.2f\n", ($2 - $1) * 100 / hz / 10}' | median)
+        idle=$(paste "$TN_RUN/cpu1" "$TN_RUN/cpu2" | awk -v hz="$hz" '{printf "%.2f\n", ($2 - $1) * 100 / hz / 10}' | tn_median)
         echo "$seconds $cpu $bytes $msgs $topo $holds $rss $idle"
     )
 }

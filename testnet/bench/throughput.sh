@@ -260,16 +260,15 @@ for r in $(seq 1 "$runs"); do
     done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-col() { printf '%s' "${results[$1]}" | awk -v k="$2" 'NF {print $k}' | median; }
+col() { printf '%s' "${results[$1]}" | awk -v k="$2" 'NF {print $k}' | tn_median; }
 # The median of each round's ratio of $1 to $2 (each round's pair ran minutes apart at most, so
 # the machine's drift between rounds cancels out).
 ratio() {
     [ -n "${results[$2]:-}" ] || { echo "-"; return; }
     paste <(printf '%s' "${results[$1]}" | awk 'NF {print $1}') <(printf '%s' "${results[$2]}" | awk 'NF {print $1}') |
-        awk '$2 > 0 {print $1 / $2}' | median | xargs printf '%.3f'
+        awk '$2 > 0 {print $1 / $2}' | tn_median | xargs printf '%.3f'
 }
-echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
+echo "| path | runs (Gbit/s) | tn_median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for c in "${configs[@]}"; do
     all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')

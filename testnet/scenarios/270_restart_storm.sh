@@ -14,15 +14,14 @@ for i in $(seq 2 $n); do tn_launch "$i" "$(tn_ip 1)" >/dev/null & done
 wait
 tn_check_within 120 "a full mesh of $n" tn_metrics_full_mesh $n
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-fresh_cpu=$(for i in $(seq 1 $n); do tn_cpu_ticks "$i"; done | median)
-fresh_bytes=$(for i in $(seq 1 $n); do tn_gossip_received "$i"; done | median)
+fresh_cpu=$(for i in $(seq 1 $n); do tn_cpu_ticks "$i"; done | tn_median)
+fresh_bytes=$(for i in $(seq 1 $n); do tn_gossip_received "$i"; done | tn_median)
 tn_log "a fresh join cost (median): $fresh_cpu CPU ticks, $fresh_bytes gossip bytes received"
 # What the routers spend idle (heartbeats, probes), so the restarts' cost is counted above it.
 for i in $(seq 1 30); do tn_cpu_ticks "$i"; done >"$TN_RUN/idle0"
 sleep 5
 for i in $(seq 1 30); do echo "$i $(tn_cpu_ticks "$i") $(tn_gossip_received "$i")"; done >"$TN_RUN/before"
-idle_per_s=$(paste "$TN_RUN/idle0" "$TN_RUN/before" | awk '{print ($3 - $1) / 5}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+idle_per_s=$(paste "$TN_RUN/idle0" "$TN_RUN/before" | awk '{print ($3 - $1) / 5}' | tn_median)
 restart_start=$SECONDS
 
 for i in $(seq 41 50); do tn_weft "$i" stop >/dev/null & done

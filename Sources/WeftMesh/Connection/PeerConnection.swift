@@ -37,8 +37,6 @@ public final class EstablishedConnection: Sendable {
     /// later as a task on the channel's event loop, in the order of the calls, never inline
     /// (an inline write that fails would close the channel and call back into the mesh while
     /// it holds its lock).
-    func send(_ message: MeshMessage) { send([message]) }
-
     /// Queues messages, written one after the other and flushed once (one write to the socket
     /// for a burst rather than one each).
     func send(_ messages: [MeshMessage]) {

@@ -55,8 +55,10 @@ public struct PeerEntry: Hashable, Sendable {
 
     /// Applies a delta (its base at or below our version) and records what it changed.
     mutating func apply(_ delta: TopologyEntry) {
-        for r in delta.removals where connections.removeValue(forKey: r) != nil || changedAt[r] != nil {
-            changedAt[r] = delta.version
+        for r in delta.removals {
+            // A removal of a connection never held since `deltasFrom` needs no tombstone.
+            let held = connections.removeValue(forKey: r) != nil
+            if held || changedAt[r] != nil { changedAt[r] = delta.version }
         }
         for u in delta.upserts {
             connections[u.remote] = u
