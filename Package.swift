@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "weftd", targets: ["weftd"]),
         .executable(name: "weft", targets: ["weft"]),
+        .executable(name: "weft-cni", targets: ["weft-cni"]),
         // For the fuzz package in Fuzz/.
         .library(name: "WeftMeshFuzzing", targets: ["WeftMeshFuzzing"]),
     ],
@@ -121,6 +122,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The CNI plugin: codecs and commands (WeftCNI), and its executable, which
+        // `weft setup-cni` installs as `weft` in the CNI bin directory.
+        .target(name: "WeftCNI", dependencies: ["WeftTypes", "WeftAPI", "WeftSystem"], swiftSettings: swiftSettings),
+        .executableTarget(name: "weft-cni", dependencies: ["WeftCNI"], swiftSettings: swiftSettings),
         .target(
             name: "WeftTesting",
             dependencies: [
@@ -162,6 +167,7 @@ let package = Package(
         .testTarget(name: "WeftTypesTests", dependencies: ["WeftTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "WeftOptionsTests", dependencies: ["WeftOptions", "WeftTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "WeftAPITests", dependencies: ["WeftAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeftCNITests", dependencies: ["WeftCNI", "WeftAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WeftRouterTests",
             dependencies: [

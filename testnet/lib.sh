@@ -177,6 +177,8 @@ tn_stop_routers() {
 tn_teardown() {
     local i ns
     trap - EXIT INT TERM
+    # Containers of runtimes first (testnet/runtimes.sh), while their plugin's router runs.
+    declare -F tn_runtimes_teardown >/dev/null && tn_runtimes_teardown
     tn_stop_routers
     for ns in "${TN_CONTAINERS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
     # resolv.conf files attach wrote for containers whose router did not detach them.

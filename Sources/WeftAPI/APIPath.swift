@@ -20,7 +20,10 @@ public enum APIPath {
     public static func status(_ part: String) -> String { "/status/" + part }
 
     /// `/ip/ID[/…]`: IPAM calls for a container ID.
-    public static func ip(_ id: String, _ rest: String...) -> String { join("ip", [id] + rest) }
+    public static func ip(_ id: String, _ rest: String...) -> String { ip(id, rest) }
+
+    /// `/ip/ID/…` from its components.
+    public static func ip(_ id: String, _ rest: [String]) -> String { join("ip", [id] + rest) }
 
     /// `/name/ID[/IP]` or `/name/NAME`: DNS calls.
     public static func name(_ parts: String...) -> String { name(parts) }

@@ -26,6 +26,8 @@ public protocol DataPlane: Sendable {
     func checkNamespace(_ spec: String) throws(DataPathError)
     func plug(_ link: ContainerLink) throws(DataPathError)
     func unplug(_ link: ContainerLink)
+    /// True while the link's host end exists (deleting a namespace deletes its veth pairs).
+    func isPlugged(_ link: ContainerLink) -> Bool
     func addHostAddresses(_ addresses: [Allocation]) throws(DataPathError)
     func removeHostAddresses(_ addresses: [Allocation])
 }
@@ -35,6 +37,7 @@ extension DataPath: DataPlane {
     public func checkNamespace(_ spec: String) throws(DataPathError) { try bridge.checkNamespace(spec) }
     public func plug(_ link: ContainerLink) throws(DataPathError) { try bridge.plug(link) }
     public func unplug(_ link: ContainerLink) { bridge.unplug(link) }
+    public func isPlugged(_ link: ContainerLink) -> Bool { bridge.isPlugged(link) }
     public func addHostAddresses(_ addresses: [Allocation]) throws(DataPathError) { try bridge.addHostAddresses(addresses) }
     public func removeHostAddresses(_ addresses: [Allocation]) { bridge.removeHostAddresses(addresses) }
 }

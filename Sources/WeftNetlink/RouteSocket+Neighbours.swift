@@ -12,6 +12,12 @@ extension RouteSocket {
         try changeRoute(RTM_NEWROUTE, address, prefix: prefix, link: name, table: table, flags: NLM_F_CREATE | NLM_F_REPLACE)
     }
 
+    /// Adds (or replaces) the default route `default via gateway dev link` in the main table.
+    public func addDefaultRoute(via gateway: UInt32, link name: String) throws(NetlinkError) {
+        try changeRoute(RTM_NEWROUTE, 0, prefix: 0, link: name, table: Self.mainTable, flags: NLM_F_CREATE | NLM_F_REPLACE,
+                        gateway: gateway)
+    }
+
     /// Removes the route `address/prefix dev link` from `table`; false when it was not there.
     @discardableResult
     public func removeRoute(_ address: UInt32, prefix: Int, link name: String, table: UInt8 = RouteSocket.mainTable) throws(NetlinkError) -> Bool {
@@ -107,19 +113,22 @@ extension RouteSocket {
         return true
     }
 
+    /// An on-link route, or through `gateway` (universe scope) when one is given.
     private func changeRoute(_ type: Int, _ address: UInt32, prefix: Int, link name: String, table: UInt8,
-                             flags: Int32) throws(NetlinkError) {
+                             flags: Int32, gateway: UInt32? = nil) throws(NetlinkError) {
         guard let index = try linkIndex(named: name) else { throw NetlinkError(operation: "find link \(name)", errno: ENODEV) }
         var be = address.bigEndian
+        var via = (gateway ?? 0).bigEndian
         let rc = execute(type, flags: flags) { nlh in
             let rtm = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<rtmsg>.size)!.assumingMemoryBound(to: rtmsg.self)
             rtm.pointee.rtm_family = UInt8(AF_INET)
             rtm.pointee.rtm_dst_len = UInt8(prefix)
             rtm.pointee.rtm_table = table
             rtm.pointee.rtm_protocol = UInt8(RTPROT_STATIC)
-            rtm.pointee.rtm_scope = UInt8(RT_SCOPE_LINK.rawValue)
+            rtm.pointee.rtm_scope = UInt8(gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
             rtm.pointee.rtm_type = UInt8(RTN_UNICAST)
-            mnl_attr_put(nlh, UInt16(RTA_DST.rawValue), 4, &be)
+            if prefix > 0 { mnl_attr_put(nlh, UInt16(RTA_DST.rawValue), 4, &be) }
+            if gateway != nil { mnl_attr_put(nlh, UInt16(RTA_GATEWAY.rawValue), 4, &via) }
             mnl_attr_put_u32(nlh, UInt16(RTA_OIF.rawValue), UInt32(bitPattern: index))
         }
         guard rc == 0 else {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import WeftAPI
+import WeftDataPath
 import WeftTypes
 
 /// The container calls: `/attach`, `/detach`, `/ps`, `/expose`, `/hide`.
@@ -13,13 +14,26 @@ extension Router {
                 guard let netns = request.values("netns").first, !netns.isEmpty else {
                     throw APIFailure(.badRequest, "attach needs a network namespace (name, path or PID)")
                 }
-                if let name = request.values("name").first, dns != nil, fqdn(name) == nil {
-                    throw APIFailure(.badRequest, "'\(name)' is not a host name")
+                var attach = ContainerRegistry.AttachRequest(addresses: request.values("ip"), id: request.values("id").first,
+                                                             names: request.values("name").filter { !$0.isEmpty },
+                                                             gateway: request.values("gateway").first == "yes")
+                if dns != nil, let bad = attach.names.first(where: { fqdn($0) == nil }) {
+                    throw APIFailure(.badRequest, "'\(bad)' is not a host name")
                 }
-                let c = try await containers.attach(netns: netns, addresses: request.values("ip"), id: request.values("id").first,
-                                              hostname: request.values("name").first)
+                if let ifname = request.values("ifname").first, !ifname.isEmpty {
+                    guard Self.isInterfaceName(ifname) else {
+                        throw APIFailure(.badRequest, "'\(ifname)' is not an interface name (1-15 letters, digits, -_.)")
+                    }
+                    attach.interface = ifname
+                }
+                if let text = request.values("mac").first, !text.isEmpty {
+                    guard let mac = MAC(text), !mac.isGroup, mac.rawValue != 0 else { throw APIFailure(.badRequest, "'\(text)' is not a unicast MAC") }
+                    attach.mac = mac
+                }
+                let c = try await containers.attach(netns: netns, attach)
                 registerName(of: c)
                 announceMACs()
+                if request.acceptsJSON { return .json(Self.encodeJSON(record(of: c))) }
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.POST, ["detach"]):
                 guard let key = request.values("netns").first ?? request.values("id").first else {
@@ -30,9 +44,7 @@ extension Router {
                 announceMACs()
                 return .text(c.cidrs.joined(separator: "\n") + "\n")
             case (.GET, ["ps"]) where request.acceptsJSON:
-                return .json(Self.encodeJSON(containers.list().map {
-                    ContainerRecord(id: $0.id, netns: $0.netns, hostname: $0.hostname, mac: $0.mac, cidrs: $0.cidrs)
-                }))
+                return .json(Self.encodeJSON(containers.list().map(record(of:))))
             case (.GET, ["ps"]):
                 return .text(containers.list().map { "\($0.id) \($0.mac) \($0.cidrs.joined(separator: " "))\n" }.joined())
             case (.POST, ["expose"]):
@@ -49,8 +61,24 @@ extension Router {
 }
 
 extension Router {
+    /// A Linux interface name: 1 to 15 bytes, none of them `/`, `:` or white space.
+    static func isInterfaceName(_ s: String) -> Bool {
+        (1...15).contains(s.utf8.count) && s != "." && s != ".."
+            && s.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ":") }
+    }
+
     /// Announces the MACs of this host's containers (the data path adds its bridge's).
     func announceMACs() {
         dataPath.announce(containerMACs: Set(containers.list().compactMap { MAC($0.mac) }))
+    }
+}
+
+extension Router {
+    /// A container as the API gives it.
+    func record(of c: AttachedContainer) -> ContainerRecord {
+        let domain = dns.map { d in String(d.responder.domain.description.dropLast(d.responder.domain.description.hasSuffix(".") ? 1 : 0)) }
+        return ContainerRecord(id: c.id, netns: c.netns, hostname: c.hostname, aliases: c.aliases, mac: c.mac, cidrs: c.cidrs,
+                               interface: c.interface ?? HostBridge.containerInterface, hostLink: c.hostLink, gateway: c.gateway,
+                               dns: domain.map { .init(nameserver: IPv4.format(Self.dnsAddress), domain: $0) })
     }
 }

@@ -66,11 +66,14 @@ extension Router {
         return name.appending(dns.responder.domain)
     }
 
-    /// Registers the hostname of an attached container for each of its addresses.
+    /// Registers the names of an attached container (hostname and aliases) for each of its
+    /// addresses.
     func registerName(of container: AttachedContainer) {
-        guard let dns, let hostname = container.hostname, let name = fqdn(hostname) else { return }
-        for a in container.cidrs.compactMap(Allocation.init(cidr:)) {
-            dns.add(hostname: name, address: a.address, containerID: container.id)
+        guard let dns else { return }
+        for name in container.names.compactMap(fqdn) {
+            for a in container.cidrs.compactMap(Allocation.init(cidr:)) {
+                dns.add(hostname: name, address: a.address, containerID: container.id)
+            }
         }
     }
 

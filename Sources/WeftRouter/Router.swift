@@ -95,6 +95,10 @@ public final class Router: Sendable {
         // ring and this host's MACs.
         ipam?.start()
         dataPath.start()
+        for c in containers.detachVanished() {
+            dns?.remove(containerID: c.id)
+            logger.notice("container \(c.id) went while the router was down: its addresses and names are freed")
+        }
         announceMACs()
         var services: [any Service] = [DataPathService(dataPath: dataPath, mesh: mesh, loop: group.next()),
                                        MeshService(mesh: mesh, initialPeers: configuration.initialPeers)]

@@ -36,15 +36,18 @@ struct Launch: ParsableCommand {
 /// Starting `weftd` in the background and waiting for it to come up or go away.
 enum DaemonProcess {
     /// `weftd` beside this executable, or on PATH.
-    static func daemonPath() throws -> String {
+    static func daemonPath() throws -> String { try siblingExecutable("weftd") }
+
+    /// An executable of this package (`weftd`, `weft-cni`) beside this one, or on PATH.
+    static func siblingExecutable(_ name: String) throws -> String {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let sibling = me.deletingLastPathComponent().appendingPathComponent("weftd").path
+        let sibling = me.deletingLastPathComponent().appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let candidate = "\(dir)/weftd"
+            let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw CLIError("cannot find weftd next to weft or on PATH")
+        throw CLIError("cannot find \(name) next to weft or on PATH")
     }
 
     /// Starts weftd with its output going to `stateDir/weftd.log`, then waits until its API

@@ -12,7 +12,7 @@ struct Weft: ParsableCommand {
         subcommands: [
             Launch.self, Connect.self, Forget.self, Status.self, Report.self, Attach.self, Detach.self, Ps.self,
             Expose.self, Hide.self, DNSAdd.self, DNSRemove.self, DNSLookup.self, RmPeer.self, Prime.self, Stop.self,
-            Reset.self, Version.self,
+            Reset.self, SetupCNI.self, Version.self,
         ])
 
     /// Runs a command; any error becomes one line on stderr and exit status 1.

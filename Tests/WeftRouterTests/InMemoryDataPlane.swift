@@ -50,6 +50,7 @@ final class InMemoryDataPlane: DataPlane {
     }
 
     func unplug(_ link: ContainerLink) { _ = state.withLock { $0.plugged.removeValue(forKey: link.hostLink) } }
+    func isPlugged(_ link: ContainerLink) -> Bool { state.withLock { $0.plugged[link.hostLink] != nil } }
     func addHostAddresses(_ addresses: [Allocation]) throws(DataPathError) { state.withLock { $0.hostAddresses += addresses } }
     func removeHostAddresses(_ addresses: [Allocation]) {
         state.withLock { s in s.hostAddresses.removeAll { addresses.contains($0) } }

@@ -9,11 +9,19 @@ public struct ContainerLink: Sendable, Equatable {
     public var hostLink: String
     public var mac: MAC
     public var addresses: [Allocation]
+    /// The interface's name inside the namespace (`ethwe` for attach, `CNI_IFNAME` for CNI).
+    public var interface: String
+    /// The address inside the container's default route goes through (the bridge's own
+    /// overlay address, as CNI containers get it); nil for no default route.
+    public var gateway: UInt32?
 
-    public init(netns: String, hostLink: String, mac: MAC, addresses: [Allocation]) {
+    public init(netns: String, hostLink: String, mac: MAC, addresses: [Allocation],
+                interface: String = HostBridge.containerInterface, gateway: UInt32? = nil) {
         self.netns = netns
         self.hostLink = hostLink
         self.mac = mac
         self.addresses = addresses
+        self.interface = interface
+        self.gateway = gateway
     }
 }

@@ -122,15 +122,16 @@ public final class HostBridge: Sendable {
         do { _ = try NetworkNamespace(spec) } catch { throw DataPathError(.noSuchNamespace, "\(error)") }
     }
 
-    /// Plugs the namespace into the bridge as `ethwe` with the link's MAC and addresses, and a
-    /// route and neighbour entry for the service address. Undoes what it made when a step fails.
+    /// Plugs the namespace into the bridge as the link's interface (`ethwe`) with its MAC and
+    /// addresses, a route and neighbour entry for the service address, and the default route
+    /// when the link has a gateway. Undoes what it made when a step fails.
     public func plug(_ link: ContainerLink) throws(DataPathError) {
         let namespace: NetworkNamespace
         do { namespace = try NetworkNamespace(link.netns) } catch { throw DataPathError(.noSuchNamespace, "\(error)") }
         let c = configuration
         do {
             try links.withLock { h throws(NetlinkError) in
-                try h.createVeth(link.hostLink, peer: Self.containerInterface, mtu: Self.bridgeMTU, peerMTU: c.mtu,
+                try h.createVeth(link.hostLink, peer: link.interface, mtu: Self.bridgeMTU, peerMTU: c.mtu,
                                  peerMAC: link.mac.bytes, peerNamespace: namespace.descriptor)
                 try h.setLink(link.hostLink, up: true, master: Self.bridge)
                 // Pinned, so the bridge never floods a frame for a local container (one that came
@@ -138,12 +139,13 @@ public final class HostBridge: Sendable {
                 try h.addBridgeEntry(link.mac.bytes, port: link.hostLink)
             }
             let inside = try namespace.socket()
-            for a in link.addresses { try inside.addAddress(a.address, prefix: a.subnet.prefix, to: Self.containerInterface) }
-            try inside.setLink(Self.containerInterface, up: true)
+            for a in link.addresses { try inside.addAddress(a.address, prefix: a.subnet.prefix, to: link.interface) }
+            try inside.setLink(link.interface, up: true)
             try inside.setLink("lo", up: true)
+            if let gateway = link.gateway { try inside.addDefaultRoute(via: gateway, link: link.interface) }
             if let service = c.serviceAddress {
-                try inside.addRoute(service, prefix: 32, link: Self.containerInterface)
-                try inside.addNeighbour(service, mac: c.bridgeMAC.bytes, link: Self.containerInterface)
+                try inside.addRoute(service, prefix: 32, link: link.interface)
+                try inside.addNeighbour(service, mac: c.bridgeMAC.bytes, link: link.interface)
                 try links.withLock { h throws(NetlinkError) in
                     for a in link.addresses {
                         try h.addRoute(a.address, prefix: 32, link: Self.bridge, table: c.serviceTable)
@@ -166,6 +168,12 @@ public final class HostBridge: Sendable {
             attempt("remove route") { h throws(NetlinkError) in _ = try h.removeRoute(a.address, prefix: 32, link: Self.bridge, table: table) }
             attempt("remove neighbour") { h throws(NetlinkError) in _ = try h.removeNeighbour(a.address, link: Self.bridge) }
         }
+    }
+
+    /// True while the link's host end exists; a netlink failure counts as plugged (nothing is
+    /// freed on a doubt).
+    public func isPlugged(_ link: ContainerLink) -> Bool {
+        (try? links.withLock { h throws(NetlinkError) in try h.linkIndex(named: link.hostLink) != nil }) ?? true
     }
 
     // MARK: the host on the overlay

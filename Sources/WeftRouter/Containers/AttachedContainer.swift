@@ -7,10 +7,19 @@ struct AttachedContainer: Codable, Equatable, Sendable {
     /// The namespace as given: a name under /run/netns, a path, or a PID.
     var netns: String
     var hostname: String?
+    /// More names of the same addresses (CNI network aliases).
+    var aliases: [String]?
     var mac: String
     var cidrs: [String]
     /// The host end of its veth pair, a port of the bridge.
     var hostLink: String
+    /// Its interface inside the namespace; nil is `ethwe` (files written before CNI).
+    var interface: String?
+    /// Its default route's next hop, the bridge's overlay address (CNI containers).
+    var gateway: String?
+
+    /// Every name it is registered under: the hostname, then the aliases.
+    var names: [String] { (hostname.map { [$0] } ?? []) + (aliases ?? []) }
 
     /// A stable, locally administered unicast MAC for a container ID (FNV-1a of the ID): a
     /// container attached again keeps its MAC, so peers' forwarding tables stay right.

@@ -41,17 +41,44 @@ final class ContainerRegistry: Sendable {
         containers = Mutex(known)
     }
 
-    /// Plugs the namespace `netns` in as `ethwe`, with the given addresses (`a.b.c.d/n`, or
-    /// `net:CIDR` for one from IPAM in that subnet) or one from IPAM.
-    func attach(netns spec: String, addresses: [String], id: String?, hostname: String?) async throws(APIFailure) -> AttachedContainer {
+    /// What a caller asks of attach beyond the namespace.
+    struct AttachRequest {
+        /// `a.b.c.d/n`, a bare `a.b.c.d` (in the IPAM range's subnet), or `net:CIDR` for one from
+        /// IPAM in that subnet; none for one from IPAM.
+        var addresses: [String] = []
+        var id: String?
+        /// The hostname first, then aliases.
+        var names: [String] = []
+        var interface = HostBridge.containerInterface
+        var mac: MAC?
+        /// Expose the host on the container's subnet and route the container's default there.
+        var gateway = false
+    }
+
+    /// Plugs the namespace `netns` in as the request's interface, with its addresses (or one
+    /// from IPAM). Attaching an ID already attached answers what it has.
+    func attach(netns spec: String, _ request: AttachRequest) async throws(APIFailure) -> AttachedContainer {
         do { try dataPath.checkNamespace(spec) } catch { throw APIFailure(.notFound, error.description) }
-        let id = id ?? spec
+        let id = request.id ?? spec
         if let existing = containers.withLock({ $0[id] }) { return existing }
-        let allocations = try await addressesFor(id: id, specs: addresses)
-        let mac = AttachedContainer.mac(for: id)
-        let container = AttachedContainer(id: id, netns: spec, hostname: hostname, mac: mac.description,
-                                          cidrs: allocations.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id))
-        let link = ContainerLink(netns: spec, hostLink: container.hostLink, mac: mac, addresses: allocations)
+        let allocations = try await addressesFor(id: id, specs: request.addresses)
+        var gateway: UInt32? = nil
+        if request.gateway, ipam != nil, let first = allocations.first {
+            do {
+                let exposed = try await expose(addresses: ["net:\(first.subnet)"])
+                gateway = exposed.compactMap(Allocation.init(cidr:)).first { $0.subnet.contains(first.address) }?.address
+            } catch {
+                freeAddresses(of: id)
+                throw error
+            }
+        }
+        let mac = request.mac ?? AttachedContainer.mac(for: id)
+        let container = AttachedContainer(
+            id: id, netns: spec, hostname: request.names.first, aliases: request.names.count > 1 ? Array(request.names.dropFirst()) : nil,
+            mac: mac.description, cidrs: allocations.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id),
+            interface: request.interface == HostBridge.containerInterface ? nil : request.interface,
+            gateway: gateway.map(IPv4.format))
+        let link = container.link
         do throws(DataPathError) {
             try dataPath.plug(link)
             if let dnsDomain, NetworkNamespace.isNamed(spec) {
@@ -68,6 +95,20 @@ final class ContainerRegistry: Sendable {
         containers.withLock { $0[id] = container }
         persist()
         return container
+    }
+
+    /// Detaches, at launch, every container whose link is gone (its namespace was deleted while
+    /// the router was down, as a runtime's DEL that found no router leaves it): their addresses
+    /// and names are freed. Returns them.
+    func detachVanished() -> [AttachedContainer] {
+        let gone = list().filter { !dataPath.isPlugged($0.link) }
+        for c in gone {
+            containers.withLock { _ = $0.removeValue(forKey: c.id) }
+            Self.removeResolvConf(of: c)
+            freeAddresses(of: c.id)
+        }
+        if !gone.isEmpty { persist() }
+        return gone
     }
 
     /// Unplugs a container (by ID or namespace) and frees its addresses.
@@ -128,6 +169,11 @@ final class ContainerRegistry: Sendable {
                     }
                     result.append(try await ipam.allocate(id: id, in: subnet, timeout: Router.ipamWait))
                 } else {
+                    if !spec.contains("/"), let ipam {
+                        guard let address = IPv4.parse(spec) else { throw IPAMError(.invalid, "'\(spec)' is not an address like 10.32.0.5") }
+                        result.append(try await ipam.claim(id: id, address: address, subnet: nil, timeout: Router.ipamWait))
+                        continue
+                    }
                     guard let a = Allocation(cidr: spec) else { throw IPAMError(.invalid, "'\(spec)' is not an address like 10.32.0.5/12") }
                     if let ipam {
                         result.append(try await ipam.claim(id: id, address: a.address, subnet: a.subnet, timeout: Router.ipamWait))
@@ -194,6 +240,7 @@ extension AttachedContainer {
     /// Its plug, for the data path.
     var link: ContainerLink {
         ContainerLink(netns: netns, hostLink: hostLink, mac: MAC(mac) ?? AttachedContainer.mac(for: id),
-                      addresses: cidrs.compactMap(Allocation.init(cidr:)))
+                      addresses: cidrs.compactMap(Allocation.init(cidr:)), interface: interface ?? HostBridge.containerInterface,
+                      gateway: gateway.flatMap(IPv4.parse))
     }
 }
