@@ -95,3 +95,12 @@ tn_runtimes_teardown() {
         find /sys/fs/cgroup/*/libpod_parent -depth -type d -exec rmdir {} \; 2>/dev/null || true
     fi
 }
+
+# cnitool (testnet/tools/cnitool: libcni from Debian's golang-github-appc-cni-dev, driving a
+# plugin as runtimes do), built once per run; prints its path.
+tn_cnitool() {
+    local bin="$TN_RUN/cnitool"
+    [ -x "$bin" ] || env GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE="$TN_RUN/gocache" GOFLAGS= \
+        go build -o "$bin" "$TN_ROOT/testnet/tools/cnitool/main.go" >&2
+    echo "$bin"
+}

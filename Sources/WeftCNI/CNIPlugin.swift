@@ -210,7 +210,7 @@ public struct CNIPlugin: Sendable {
             throw CNIError(.checkFailed, "\(ifname) in \(netns) has MAC \(found.mac ?? "none"), not \(record.mac)")
         }
         guard expected.isSubset(of: Set(found.cidrs)) else {
-            throw CNIError(.checkFailed, "\(ifname) in \(netns) has \(found.cidrs.joined(separator: ", ")), not \(expected.sorted().joined(separator: ", "))")
+            throw CNIError(.checkFailed, "\(ifname) in \(netns) has \(found.cidrs.isEmpty ? "no address" : found.cidrs.joined(separator: ", ")), not \(expected.sorted().joined(separator: ", "))")
         }
     }
 

@@ -171,7 +171,11 @@ final class ContainerRegistry: Sendable {
                 } else {
                     if !spec.contains("/"), let ipam {
                         guard let address = IPv4.parse(spec) else { throw IPAMError(.invalid, "'\(spec)' is not an address like 10.32.0.5") }
-                        result.append(try await ipam.claim(id: id, address: address, subnet: nil, timeout: Router.ipamWait))
+                        let claimed = try await ipam.claim(id: id, address: address, subnet: nil, timeout: Router.ipamWait)
+                        guard claimed.subnet.contains(address) else {
+                            throw IPAMError(.invalid, "\(spec) is outside the IPAM range \(claimed.subnet): give it with its prefix (a.b.c.d/n)")
+                        }
+                        result.append(claimed)
                         continue
                     }
                     guard let a = Allocation(cidr: spec) else { throw IPAMError(.invalid, "'\(spec)' is not an address like 10.32.0.5/12") }
