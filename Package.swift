@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "weftd", targets: ["weftd"]),
         .executable(name: "weft", targets: ["weft"]),
         .executable(name: "weft-cni", targets: ["weft-cni"]),
+        .executable(name: "weft-docker-plugin", targets: ["weft-docker-plugin"]),
         // For the fuzz package in Fuzz/.
         .library(name: "WeftMeshFuzzing", targets: ["WeftMeshFuzzing"]),
     ],
@@ -89,10 +90,20 @@ let package = Package(
             dependencies: ["WeftTypes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
+        // The HTTP/1.1 server the router's API and the Docker plugin share.
+        .target(
+            name: "WeftHTTPServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WeftRouter",
             dependencies: [
-                "WeftTypes", "WeftAPI", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftDataPath",
+                "WeftTypes", "WeftAPI", "WeftHTTPServer", "WeftSystem", "WeftMesh", "WeftCrypto", "WeftOptions", "WeftIPAM", "WeftDNS", "WeftNetlink", "WeftDataPath",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,6 +137,19 @@ let package = Package(
         // `weft setup-cni` installs as `weft` in the CNI bin directory.
         .target(name: "WeftCNI", dependencies: ["WeftTypes", "WeftAPI", "WeftSystem"], swiftSettings: swiftSettings),
         .executableTarget(name: "weft-cni", dependencies: ["WeftCNI"], swiftSettings: swiftSettings),
+        // The Docker network and IPAM driver: the protocol (WeftDocker) and its server.
+        .target(name: "WeftDocker", dependencies: ["WeftTypes", "WeftAPI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "weft-docker-plugin",
+            dependencies: [
+                "WeftDocker", "WeftAPI", "WeftHTTPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WeftTesting",
             dependencies: [
@@ -168,6 +192,7 @@ let package = Package(
         .testTarget(name: "WeftOptionsTests", dependencies: ["WeftOptions", "WeftTypes"], swiftSettings: swiftSettings),
         .testTarget(name: "WeftAPITests", dependencies: ["WeftAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "WeftCNITests", dependencies: ["WeftCNI", "WeftAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeftDockerTests", dependencies: ["WeftDocker", "WeftAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WeftRouterTests",
             dependencies: [

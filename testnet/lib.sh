@@ -161,8 +161,11 @@ tn_kill() {
 tn_stop_routers() {
     local i pids=() pid
     for i in $(seq 1 "$TN_HOSTS"); do
-        pid=$(cat "$(tn_state "$i")/weftd.pid" 2>/dev/null) || continue
-        kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+        # The router, and the Docker plugin weft launch --docker-plugin started beside it.
+        for pid in "$(tn_state "$i")/weftd.pid" "$(tn_state "$i")/docker-plugin.pid"; do
+            pid=$(cat "$pid" 2>/dev/null) || continue
+            kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+        done
     done
     for _ in $(seq 1 100); do
         local alive=0

@@ -5,6 +5,7 @@
 # (nsenter --net: `ip netns exec` would remount /sys and hide the cgroup mounts).
 #
 #   tn_busybox_root           a busybox root tree (built once per run), printed
+#   tn_runtime_exec I CMD...  CMD in host I with its podman and docker environment (the weft CLI too)
 #   tn_podman_host I          podman config and the weft network for host I (weft setup-cni)
 #   tn_podman I ARGS...       podman on host I
 #   tn_podman_run I NAME ARGS...   a detached busybox container on the weft network
@@ -33,13 +34,17 @@ tn_busybox_root() {
     echo "$root"
 }
 
-tn_podman() {
+# Host I's environment for podman (its storage and configuration) and the weft CLI, in its
+# network namespace: CMD... runs there.
+tn_runtime_exec() {
     local i=$1 d; shift
     d=$(tn_podman_dir "$i")
-    CONTAINERS_CONF="$d/containers.conf" nsenter --net="/run/netns/$(tn_ns "$i")" \
-        env PATH="$TN_BIN:$PATH" WEFT_STATE_DIR="$(tn_state "$i")" \
-        podman --root "$d/root" --runroot "$d/run" --tmpdir "$d/tmp" --cni-config-dir "$d/cni" "$@"
+    nsenter --net="/run/netns/$(tn_ns "$i")" env PATH="$TN_BIN:$PATH" WEFT_STATE_DIR="$(tn_state "$i")" \
+        CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
+        DOCKER_HOST="unix://$(tn_docker_socket "$i")" "$@"
 }
+
+tn_podman() { local i=$1; shift; tn_runtime_exec "$i" podman "$@"; }
 
 # Podman's configuration for host I, the busybox image imported, and the weft network
 # installed by weft setup-cni (the router must run already).
@@ -47,6 +52,12 @@ tn_podman_host() {
     local i=$1 d
     d=$(tn_podman_dir "$i")
     mkdir -p "$d/root" "$d/run" "$d/tmp" "$d/cni" "$TN_CNI_BIN"
+    cat > "$d/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+graphroot = "$d/root"
+runroot = "$d/run"
+CONF
     cat > "$d/containers.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=1024:20000", "nproc=32768:32768"]
@@ -56,6 +67,7 @@ cni_plugin_dirs = ["$TN_CNI_BIN", "/usr/lib/cni"]
 network_config_dir = "$d/cni"
 [engine]
 runtime = "runc"
+tmp_dir = "$d/tmp"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "$d/events.log"
@@ -86,6 +98,7 @@ tn_pexec() { local i=$1 name=$2; shift 2; tn_podman "$i" exec "$name" "$@"; }
 
 tn_runtimes_teardown() {
     local i
+    tn_docker_teardown
     for i in "${TN_PODMAN_HOSTS[@]}"; do
         tn_podman "$i" rm -af -t 0 >/dev/null 2>&1 || true
         tn_podman "$i" pod rm -af -t 0 >/dev/null 2>&1 || true
@@ -94,6 +107,10 @@ tn_runtimes_teardown() {
     if [ "$TN_LIBPOD_CGROUP_NEW" = yes ]; then
         find /sys/fs/cgroup/*/libpod_parent -depth -type d -exec rmdir {} \; 2>/dev/null || true
     fi
+    for d in "${TN_RUNTIME_DIRS_NEW[@]}"; do
+        # Only once nothing runs there any more (another engine's run dir is not ours).
+        [ -z "$(find "$d" -type s 2>/dev/null | head -1)" ] && rm -rf "$d"
+    done
 }
 
 # cnitool (testnet/tools/cnitool: libcni from Debian's golang-github-appc-cni-dev, driving a
@@ -103,4 +120,79 @@ tn_cnitool() {
     [ -x "$bin" ] || env GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE="$TN_RUN/gocache" GOFLAGS= \
         go build -o "$bin" "$TN_ROOT/testnet/tools/cnitool/main.go" >&2
     echo "$bin"
+}
+
+# Docker: one engine per host, in a private mount namespace that only enters the host's
+# network namespace (ip netns exec would remount /sys and hide the cgroups), with its own
+# data, exec root, socket, cgroup parent and plugins directory (bind-mounted on
+# /run/docker/plugins for it alone), so each engine finds its host's plugin as `weft`.
+#
+#   tn_docker_host I      the engine of host I started, the busybox image imported
+#   tn_docker I ARGS...   the docker CLI of host I's engine
+#   tn_docker_stop I      the engine stopped (by its pid), its containers with it
+#   tn_docker_start I     started again
+
+TN_DOCKER_HOSTS=()
+# The machine-wide run directories the runtimes make: removed at the end when this run made them.
+TN_RUNTIME_DIRS_NEW=()
+for d in /run/docker /run/containerd /run/runc /run/mount /run/libpod /run/cni; do
+    [ -e "$d" ] || TN_RUNTIME_DIRS_NEW+=("$d")
+done
+tn_docker_dir() { echo "$TN_RUN/h$1/docker"; }
+tn_docker_socket() { echo "/run/$(tn_ns "$1")-docker.sock"; }
+tn_docker_plugin_socket() { echo "$(tn_docker_dir "$1")/plugins/weft.sock"; }
+tn_docker() { local i=$1; shift; /usr/bin/docker -H "unix://$(tn_docker_socket "$i")" "$@"; }
+
+tn_docker_start() {
+    local i=$1 d ns
+    d=$(tn_docker_dir "$i"); ns=$(tn_ns "$i")
+    mkdir -p /run/docker/plugins
+    unshare --mount --propagation slave sh -c "mount --bind '$d/plugins' /run/docker/plugins && exec nsenter --net=/run/netns/$ns \
+        dockerd --config-file '$d/daemon.json' --data-root '$d/data' --exec-root '/run/$ns-docker' \
+        --pidfile '/run/$ns-docker.pid' -H 'unix://$(tn_docker_socket "$i")' --bridge=none --iptables=false \
+        --ip6tables=false --ip-masq=false --ip-forward=false" >>"$d/dockerd.log" 2>&1 &
+    echo $! > "$d/dockerd.pid"
+    tn_wait 30 curl -sf --unix-socket "$(tn_docker_socket "$i")" http://docker/_ping || {
+        echo "FAIL: dockerd of h$i did not answer" >&2; tail -20 "$d/dockerd.log" >&2; return 1; }
+}
+
+tn_docker_host() {
+    local i=$1 d
+    d=$(tn_docker_dir "$i")
+    mkdir -p "$d/plugins" "$d/data"
+    cat > "$d/daemon.json" <<JSON
+{"storage-driver": "overlay2", "cgroup-parent": "/$(tn_ns "$i")", "deprecated-key-path": "$d/key.json",
+ "init": true, "shutdown-timeout": 5, "dns": ["169.254.53.53"], "dns-search": ["weft.local"]}
+JSON
+    TN_DOCKER_HOSTS+=("$i")
+    tn_docker_start "$i" || return 1
+    tn_busybox_root >/dev/null
+    tn_docker "$i" import "$TN_RUN/bb.tar" localhost/bb:latest >/dev/null
+}
+
+tn_docker_stop() {
+    local i=$1 pid
+    pid=$(cat "$(tn_docker_dir "$i")/dockerd.pid" 2>/dev/null) || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$(tn_docker_dir "$i")/dockerd.pid"
+}
+
+# The engines' containers, networks and the engines themselves, in that order (with the
+# plugin still there: without it every call retries for 15 s), then what they leave behind.
+tn_docker_teardown() {
+    local i ns
+    for i in "${TN_DOCKER_HOSTS[@]}"; do
+        tn_docker "$i" rm -f $(tn_docker "$i" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+        tn_docker "$i" network rm $(tn_docker "$i" network ls -q --filter driver=weft 2>/dev/null) >/dev/null 2>&1 || true
+    done
+    for i in "${TN_DOCKER_HOSTS[@]}"; do tn_docker_stop "$i"; done
+    for i in "${TN_DOCKER_HOSTS[@]}"; do
+        ns=$(tn_ns "$i")
+        rm -rf "/run/$ns-docker" "/run/$ns-docker.pid" "$(tn_docker_socket "$i")"
+        find /sys/fs/cgroup/*/"$ns" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    TN_DOCKER_HOSTS=()
+    return 0
 }

@@ -33,10 +33,18 @@ public struct APIClient: Sendable {
 
     public var host: String
     public var port: Int
+    /// A unix socket to call instead of host and port (the Docker engine's API).
+    public var unixSocket: String?
 
     public init(host: String = "127.0.0.1", port: Int = APIClient.defaultPort) {
         self.host = host
         self.port = port
+    }
+
+    /// A client of an HTTP API on a unix socket (`/var/run/docker.sock`).
+    public init(unixSocket path: String) {
+        self.init(host: "localhost", port: 80)
+        unixSocket = path
     }
 
     /// Makes one call; throws `.notRunning` when nothing listens, `.timeout` when no answer
@@ -48,7 +56,7 @@ public struct APIClient: Sendable {
         if json { request += "Accept: application/json\r\n" }
         request += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
         let fd: Int32
-        do { fd = try syscall("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0) } } catch {
+        do { fd = try syscall("socket") { socket(unixSocket == nil ? AF_INET : AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) } } catch {
             throw APIClientError(.failed("\(error)"))
         }
         defer { close(fd) }
@@ -57,19 +65,7 @@ public struct APIClient: Sendable {
             try setSocketOption(fd, level: SOL_SOCKET, name: SO_RCVTIMEO, value: tv, "setsockopt(SO_RCVTIMEO)")
             try setSocketOption(fd, level: SOL_SOCKET, name: SO_SNDTIMEO, value: tv, "setsockopt(SO_SNDTIMEO)")
         } catch { throw APIClientError(.failed("\(error)")) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw APIClientError(.failed("bad API host \(host)")) }
-        do {
-            try syscall("connect") {
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-            }
-        } catch { throw APIClientError(.notRunning) }
+        do { try connect(fd) } catch { throw APIClientError(.notRunning) }
         do {
             var bytes = Array(request.utf8)[...]
             while !bytes.isEmpty {
@@ -94,6 +90,42 @@ public struct APIClient: Sendable {
         return try Self.parse(received)
     }
 
+    /// Calls and decodes a 2xx JSON answer as `T`, whatever the server (no Accept header: the
+    /// Docker engine's API answers JSON anyway).
+    public func decodeAny<T: Decodable>(_ type: T.Type, _ method: Method, _ path: String) throws(APIClientError) -> T {
+        let response = try call(method, path)
+        guard response.isSuccess else { throw APIClientError(.refused(status: response.status, message: response.message)) }
+        do { return try JSONDecoder().decode(T.self, from: Data(response.body)) } catch {
+            throw APIClientError(.malformed("\(path): \(error)"))
+        }
+    }
+
+    /// Connects `fd` to the unix socket, or to host and port.
+    private func connect(_ fd: Int32) throws {
+        if let unixSocket {
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let path = Array(unixSocket.utf8)
+            guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { throw APIClientError(.failed("socket path too long")) }
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
+            try syscall("connect") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+            }
+            return
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw APIClientError(.failed("bad API host \(host)")) }
+        try syscall("connect") {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+    }
+
     /// Reads an HTTP/1.1 answer: the status line, headers (Content-Length when given), body.
     static func parse(_ bytes: [UInt8]) throws(APIClientError) -> Response {
         guard !bytes.isEmpty else { throw APIClientError(.closed) }
@@ -109,13 +141,42 @@ public struct APIClient: Sendable {
         var body = Array(bytes[(end + 4)...])
         for line in head.dropFirst() {
             let kv = line.split(separator: ":", maxSplits: 1)
-            if kv.count == 2, kv[0].lowercased() == "content-length",
-               let length = Int(kv[1].filter { !$0.isWhitespace }) {
+            guard kv.count == 2 else { continue }
+            let value = kv[1].filter { !$0.isWhitespace }.lowercased()
+            switch kv[0].lowercased() {
+            case "content-length":
+                guard let length = Int(value) else { continue }
                 guard length <= body.count else { throw APIClientError(.malformed("a body shorter than its length")) }
                 body = Array(body.prefix(length))
+            case "transfer-encoding" where value == "chunked":
+                body = try dechunk(body)
+            default:
+                break
             }
         }
         return Response(status: status, body: body)
+    }
+
+    /// The body of a chunked answer (Go's servers send larger answers so): hex size, CRLF,
+    /// data, CRLF, until a zero size.
+    static func dechunk(_ bytes: [UInt8]) throws(APIClientError) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while true {
+            guard let lineEnd = (i..<max(i, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }) else {
+                throw APIClientError(.malformed("a chunk without its size line"))
+            }
+            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(String(sizeText.filter { !$0.isWhitespace }), radix: 16), size >= 0 else {
+                throw APIClientError(.malformed("a chunk size that is not hex"))
+            }
+            if size == 0 { return out }
+            let start = lineEnd + 2
+            guard size <= bytes.count - start else { throw APIClientError(.malformed("a chunk shorter than its size")) }
+            out += bytes[start..<start + size]
+            i = start + size + 2
+            guard i <= bytes.count else { throw APIClientError(.malformed("a chunk without its end")) }
+        }
     }
 
     /// Calls and returns the body of a 2xx answer; anything else throws `.refused` with the

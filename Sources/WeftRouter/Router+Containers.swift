@@ -14,9 +14,16 @@ extension Router {
                 guard let netns = request.values("netns").first, !netns.isEmpty else {
                     throw APIFailure(.badRequest, "attach needs a network namespace (name, path or PID)")
                 }
+                if request.values("handoff").first == "yes" {
+                    guard request.values("id").first?.isEmpty == false, request.values("ifname").first?.isEmpty == false,
+                          !request.values("ip").isEmpty else {
+                        throw APIFailure(.badRequest, "a hand-off attach needs an id, an ifname and the addresses (ip)")
+                    }
+                }
                 var attach = ContainerRegistry.AttachRequest(addresses: request.values("ip"), id: request.values("id").first,
                                                              names: request.values("name").filter { !$0.isEmpty },
-                                                             gateway: request.values("gateway").first == "yes")
+                                                             gateway: request.values("gateway").first == "yes",
+                                                             handoff: request.values("handoff").first == "yes")
                 if dns != nil, let bad = attach.names.first(where: { fqdn($0) == nil }) {
                     throw APIFailure(.badRequest, "'\(bad)' is not a host name")
                 }

@@ -32,5 +32,17 @@ public struct MAC: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
     }
-}
 
+    /// A stable, locally administered unicast MAC for an ID (FNV-1a of it).
+    public static func stable(for id: String) -> MAC {
+        let h = fnv1a(id)
+        var bytes = (0..<6).map { UInt8(truncatingIfNeeded: h >> (8 * UInt64($0))) }
+        bytes[0] = bytes[0] & 0xFC | 0x02
+        return MAC(rawValue: bytes.reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    /// FNV-1a, 64 bits, of the UTF-8 form.
+    public static func fnv1a(_ s: String) -> UInt64 {
+        s.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+}

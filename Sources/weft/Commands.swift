@@ -88,6 +88,7 @@ struct Stop: ParsableCommand {
     @OptionGroup var state: StateDirOption
 
     func run() throws {
+        DockerPluginProcess.stop(stateDir: state.path)
         guard api.isRunning else {
             FileHandle.standardError.write(Data("weft: the router is not running\n".utf8))
             return

@@ -16,10 +16,17 @@ struct Attach: ParsableCommand {
     @Option(help: "Container ID (default: the namespace as given).")
     var id: String?
 
-    @Argument(help: "The namespace: a name under /run/netns, a path, or a PID.")
+    @Argument(help: "The namespace: a name under /run/netns, a path, a PID, or a podman or Docker container's name or ID.")
     var netns: String
 
     func run() throws {
+        var (netns, id, name) = (netns, id, name)
+        if !RuntimeContainer.isNamespace(netns) {
+            guard let c = try RuntimeContainer.find(netns) else {
+                throw CLIError("no network namespace, podman or Docker container named \(netns)")
+            }
+            (netns, id, name) = (c.netns, id ?? c.id, name ?? c.name)
+        }
         var form = [("netns", netns)] + ip.map { ("ip", $0) }
         if let name { form.append(("name", name)) }
         if let id { form.append(("id", id)) }
@@ -30,11 +37,16 @@ struct Attach: ParsableCommand {
 struct Detach: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Unplug a container and free its addresses.")
 
-    @Argument(help: "The namespace as given to attach, or the container ID.")
+    @Argument(help: "The namespace as given to attach, the container ID, or a podman or Docker container's name.")
     var container: String
 
     func run() throws {
-        _ = try api.expectOK(.POST, APIPath.detach, form: [("netns", container)])
+        var key = container
+        if try !api.containers().contains(where: { $0.id == container || $0.netns == container }),
+           let c = try RuntimeContainer.find(container) {
+            key = c.id
+        }
+        _ = try api.expectOK(.POST, APIPath.detach, form: [("netns", key)])
     }
 }
 

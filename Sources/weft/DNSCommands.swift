@@ -43,11 +43,23 @@ struct DNSAdd: ParsableCommand {
 
     func run() throws {
         var (addresses, id) = try names.split()
+        var fqdn = names.fqdn
+        if let given = id, try !api.containers().contains(where: { $0.id == given }), let c = try RuntimeContainer.find(given) {
+            // A podman or Docker container: its ID, its name by default, and its addresses on
+            // the overlay (attached, on a weft CNI network, or on a Docker network).
+            id = c.id
+            fqdn = fqdn ?? c.name
+            if addresses.isEmpty {
+                let records = try api.containers().filter { $0.id == c.id || $0.id.hasPrefix(c.id + ":") }
+                addresses = records.flatMap(\.cidrs).compactMap { $0.split(separator: "/").first.map(String.init) }
+                if addresses.isEmpty { addresses = c.networkAddresses }
+            }
+        }
         if addresses.isEmpty {
             guard let id else { throw ValidationError("give addresses, a container ID, or both") }
             addresses = try attachedAddresses(of: id)
         }
-        let form = names.fqdn.map { [("fqdn", $0)] } ?? []
+        let form = fqdn.map { [("fqdn", $0)] } ?? []
         for a in addresses {
             _ = try api.expectOK(.PUT, NameArguments.path(id ?? NameArguments.externalID, a), form: form)
         }

@@ -10,6 +10,12 @@ struct Launch: ParsableCommand {
 
     @OptionGroup var options: RouterOptions
 
+    @Flag(help: "Also start the Docker network and IPAM driver 'weft' (weft-docker-plugin); weft stop stops it.")
+    var dockerPlugin = false
+
+    @Option(help: "The socket of the Docker plugin.")
+    var dockerPluginSocket = "/run/docker/plugins/weft.sock"
+
     func run() throws {
         if api.isRunning {
             let name = (try? peerName()) ?? "unknown"
@@ -27,6 +33,7 @@ struct Launch: ParsableCommand {
             FileHandle.standardError.write(Data("weft: warning: no password set, mesh traffic is not encrypted\n".utf8))
         }
         try DaemonProcess.start(arguments: options.daemonArguments, stateDir: stateDir, password: password)
+        if dockerPlugin { try DockerPluginProcess.start(stateDir: stateDir, socket: dockerPluginSocket) }
         print(try peerName())
     }
 
@@ -43,11 +50,17 @@ enum DaemonProcess {
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let sibling = me.deletingLastPathComponent().appendingPathComponent(name).path
         if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        if let found = onPath(name) { return found }
+        throw CLIError("cannot find \(name) next to weft or on PATH")
+    }
+
+    /// The executable `name` in a PATH directory.
+    static func onPath(_ name: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw CLIError("cannot find \(name) next to weft or on PATH")
+        return nil
     }
 
     /// Starts weftd with its output going to `stateDir/weftd.log`, then waits until its API

@@ -18,8 +18,16 @@ import Testing
         #expect(try APIClient.parse(raw).message == "'x' is not an address")
     }
 
+    /// A chunked answer (the Docker engine's larger ones) comes out whole.
+    @Test func chunkedAnswer() throws {
+        let raw = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3;x=y\r\n12}\r\n0\r\n\r\n".utf8)
+        #expect(try APIClient.parse(raw).text == "{\"a\":12}")
+    }
+
     /// Garbage is a clear error, never a trap.
-    @Test(arguments: ["", "HTTP/1.1", "garbage\r\n\r\n", "HTTP/1.1 abc\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort"])
+    @Test(arguments: ["", "HTTP/1.1", "garbage\r\n\r\n", "HTTP/1.1 abc\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nshort",
+                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nab",
+                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab"])
     func refusesGarbage(_ text: String) {
         #expect(throws: APIClientError.self) { try APIClient.parse(Array(text.utf8)) }
     }

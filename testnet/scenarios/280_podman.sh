@@ -3,7 +3,8 @@
 # weft` containers ping each other across hosts and through a relay when the underlay between
 # two hosts is cut, resolve each other by container name and network alias; --ip, -p, stop,
 # start, restart, network reload, network connect/disconnect, rm -f and a pod leave IPAM and
-# DNS exactly right (weft ps, the allocated count, weft dns-lookup on every host).
+# DNS exactly right (weft ps, the allocated count, weft dns-lookup on every host); weft attach,
+# dns-add and detach take a podman container's name.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../runtimes.sh"
 command -v podman >/dev/null || { echo "FAIL: podman is not installed (testnet/install-deps.sh installs it)" >&2; exit 1; }
@@ -14,6 +15,7 @@ for i in 1 2 3; do tn_podman_host "$i"; done
 allocated() { tn_weft "$1" report | jq '.ipam.allocated'; }
 attachments() { tn_weft "$1" ps | wc -l; }
 pings() { tn_pexec "$1" "$2" ping -c 2 -i 0.2 -W 2 "$3" >/dev/null 2>&1; }
+not_pings() { ! tn_pexec "$1" "$2" ping -c 1 -W 1 "$3" >/dev/null 2>&1; }
 # True when NAME resolves to exactly ADDRS (space separated, sorted) on every host.
 resolves_everywhere() {
     local name=$1 want=$2 i
@@ -108,10 +110,23 @@ tn_check "h3's container pings the pod" pings 3 app3 "${pa%%/*}"
 tn_podman 2 pod rm -f -t 0 pod2 >/dev/null
 tn_check_within 5 "pod rm -f frees its name" unknown_everywhere pod2
 
+# weft attach, dns-add and detach by podman container name.
+tn_podman 1 run -d --pull never --name loner --network none --cap-add NET_RAW localhost/bb:latest sleep 3600 >/dev/null
+la=$(tn_runtime_exec 1 weft attach loner); la=${la%%/*}
+tn_check "weft attach by podman container name gives it an address ($la)" test -n "$la"
+tn_check "h3's container pings it" pings 3 app3 "$la"
+tn_check_within 5 "its container name resolves everywhere" resolves_everywhere loner "$la"
+tn_runtime_exec 1 weft dns-add loner -h hermit
+tn_check_within 5 "dns-add by container name" resolves_everywhere hermit "$la"
+tn_runtime_exec 1 weft detach loner
+tn_check_within 5 "detach by container name takes its names" unknown_everywhere loner
+tn_check "and its address" not_pings 3 app3 "$la"
+tn_podman 1 rm -f -t 0 loner >/dev/null
+
 # Everything removed: no attachment, no address beyond each host's own (expose), no name.
 tn_runtimes_teardown
 for i in 1 2 3; do
     tn_check "h$i: no attachment left" test "$(attachments "$i")" = 0
     tn_check "h$i: only the host's own address held" test "$(allocated "$i")" = 1
 done
-tn_check "no name left" test "$(tn_weft 1 report | jq '.dns.entries | length')" = 0
+tn_check "no name left but the one dns-add gave by hand" test "$(tn_weft 1 report | jq '[.dns.entries[] | select(.hostname != "hermit.weft.local.")] | length')" = 0

@@ -14,14 +14,18 @@ public struct ContainerLink: Sendable, Equatable {
     /// The address inside the container's default route goes through (the bridge's own
     /// overlay address, as CNI containers get it); nil for no default route.
     public var gateway: UInt32?
+    /// The container end stays in the host's namespace, named `interface`, for the runtime to
+    /// move and configure (Docker's libnetwork does); `netns` is then only informative.
+    public var handoff: Bool
 
     public init(netns: String, hostLink: String, mac: MAC, addresses: [Allocation],
-                interface: String = HostBridge.containerInterface, gateway: UInt32? = nil) {
+                interface: String = HostBridge.containerInterface, gateway: UInt32? = nil, handoff: Bool = false) {
         self.netns = netns
         self.hostLink = hostLink
         self.mac = mac
         self.addresses = addresses
         self.interface = interface
         self.gateway = gateway
+        self.handoff = handoff
     }
 }

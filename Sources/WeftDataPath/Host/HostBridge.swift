@@ -126,6 +126,7 @@ public final class HostBridge: Sendable {
     /// addresses, a route and neighbour entry for the service address, and the default route
     /// when the link has a gateway. Undoes what it made when a step fails.
     public func plug(_ link: ContainerLink) throws(DataPathError) {
+        if link.handoff { return try plugForHandoff(link) }
         let namespace: NetworkNamespace
         do { namespace = try NetworkNamespace(link.netns) } catch { throw DataPathError(.noSuchNamespace, "\(error)") }
         let c = configuration
@@ -146,16 +147,41 @@ public final class HostBridge: Sendable {
             if let service = c.serviceAddress {
                 try inside.addRoute(service, prefix: 32, link: link.interface)
                 try inside.addNeighbour(service, mac: c.bridgeMAC.bytes, link: link.interface)
-                try links.withLock { h throws(NetlinkError) in
-                    for a in link.addresses {
-                        try h.addRoute(a.address, prefix: 32, link: Self.bridge, table: c.serviceTable)
-                        try h.addNeighbour(a.address, mac: link.mac.bytes, link: Self.bridge)
-                    }
-                }
+                try addServiceReturn(link)
             }
         } catch {
             unplug(link)
             throw DataPathError("cannot plug \(link.netns) in: \(error)")
+        }
+    }
+
+    /// A veth pair on the bridge whose container end stays here, with the link's MAC and the
+    /// overlay MTU, for the runtime to move into the container and address.
+    private func plugForHandoff(_ link: ContainerLink) throws(DataPathError) {
+        let c = configuration
+        do {
+            try links.withLock { h throws(NetlinkError) in
+                try h.createVeth(link.hostLink, peer: link.interface, mtu: Self.bridgeMTU, peerMTU: c.mtu, peerMAC: link.mac.bytes)
+                try h.setLink(link.hostLink, up: true, master: Self.bridge)
+                try h.addBridgeEntry(link.mac.bytes, port: link.hostLink)
+            }
+            // The runtime routes the service address on-link in the container (it has no
+            // neighbour entry there: the container asks with ARP, and this bridge answers).
+            if c.serviceAddress != nil { try addServiceReturn(link) }
+        } catch {
+            unplug(link)
+            throw DataPathError("cannot make the interface \(link.interface): \(error)")
+        }
+    }
+
+    /// The way back from the service address to the container's addresses (the service table).
+    private func addServiceReturn(_ link: ContainerLink) throws(NetlinkError) {
+        let c = configuration
+        try links.withLock { h throws(NetlinkError) in
+            for a in link.addresses {
+                try h.addRoute(a.address, prefix: 32, link: Self.bridge, table: c.serviceTable)
+                try h.addNeighbour(a.address, mac: link.mac.bytes, link: Self.bridge)
+            }
         }
     }
 

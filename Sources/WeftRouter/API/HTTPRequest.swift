@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import WeftHTTPServer
 
 /// A request to the local API, read whole (bodies are small: form fields).
 struct APIRequest: Sendable {
@@ -51,21 +52,19 @@ struct APIRequest: Sendable {
 }
 
 /// A response from the local API.
-struct APIResponse: Sendable {
-    var status: HTTPResponseStatus
-    var contentType: String
-    var body: String
+typealias APIResponse = HTTPAnswer
 
-    static func text(_ body: String, _ status: HTTPResponseStatus = .ok) -> APIResponse {
-        APIResponse(status: status, contentType: "text/plain; charset=utf-8", body: body)
+extension HTTPAnswer {
+    static func text(_ body: String, _ status: HTTPResponseStatus = .ok) -> HTTPAnswer {
+        HTTPAnswer(status: status, contentType: "text/plain; charset=utf-8", body: body)
     }
 
-    static func json(_ body: String, _ status: HTTPResponseStatus = .ok) -> APIResponse {
-        APIResponse(status: status, contentType: "application/json", body: body)
+    static func json(_ body: String, _ status: HTTPResponseStatus = .ok) -> HTTPAnswer {
+        HTTPAnswer(status: status, contentType: "application/json", body: body)
     }
 
     /// An error the CLI prints as its one line.
-    static func error(_ message: String, _ status: HTTPResponseStatus = .badRequest) -> APIResponse {
+    static func error(_ message: String, _ status: HTTPResponseStatus = .badRequest) -> HTTPAnswer {
         .text(message + "\n", status)
     }
 }

@@ -17,25 +17,19 @@ struct AttachedContainer: Codable, Equatable, Sendable {
     var interface: String?
     /// Its default route's next hop, the bridge's overlay address (CNI containers).
     var gateway: String?
+    /// Its interface was handed to the runtime to move (Docker), and its addresses are held
+    /// by the runtime's IPAM calls, not freed with it.
+    var handoff: Bool?
 
     /// Every name it is registered under: the hostname, then the aliases.
     var names: [String] { (hostname.map { [$0] } ?? []) + (aliases ?? []) }
 
-    /// A stable, locally administered unicast MAC for a container ID (FNV-1a of the ID): a
-    /// container attached again keeps its MAC, so peers' forwarding tables stay right.
-    static func mac(for id: String) -> MAC {
-        let h = fnv1a(id)
-        var bytes = (0..<6).map { UInt8(truncatingIfNeeded: h >> (8 * UInt64($0))) }
-        bytes[0] = bytes[0] & 0xFC | 0x02
-        return MAC(rawValue: bytes.reduce(0) { $0 << 8 | UInt64($1) })
-    }
+    /// A stable MAC for a container ID: a container attached again keeps its MAC, so peers'
+    /// forwarding tables stay right.
+    static func mac(for id: String) -> MAC { MAC.stable(for: id) }
 
     /// `vethwepl` and seven hex digits of the ID's hash: within the 15-byte limit of link names.
     static func hostLink(for id: String) -> String {
-        "vethwepl" + String(String(fnv1a(id) >> 36, radix: 16).suffix(7))
-    }
-
-    static func fnv1a(_ s: String) -> UInt64 {
-        s.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        "vethwepl" + String(String(MAC.fnv1a(id) >> 36, radix: 16).suffix(7))
     }
 }

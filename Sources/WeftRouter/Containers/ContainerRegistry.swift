@@ -53,15 +53,28 @@ final class ContainerRegistry: Sendable {
         var mac: MAC?
         /// Expose the host on the container's subnet and route the container's default there.
         var gateway = false
+        /// Leave the container end in this namespace, named `interface`, for the runtime to
+        /// move; the addresses (CIDRs) are then the runtime's, already held through IPAM.
+        var handoff = false
     }
 
     /// Plugs the namespace `netns` in as the request's interface, with its addresses (or one
     /// from IPAM). Attaching an ID already attached answers what it has.
     func attach(netns spec: String, _ request: AttachRequest) async throws(APIFailure) -> AttachedContainer {
-        do { try dataPath.checkNamespace(spec) } catch { throw APIFailure(.notFound, error.description) }
+        if !request.handoff {
+            do { try dataPath.checkNamespace(spec) } catch { throw APIFailure(.notFound, error.description) }
+        }
         let id = request.id ?? spec
         if let existing = containers.withLock({ $0[id] }) { return existing }
-        let allocations = try await addressesFor(id: id, specs: request.addresses)
+        let allocations: [Allocation]
+        if request.handoff {
+            allocations = try request.addresses.map { text throws(APIFailure) in
+                guard let a = Allocation(cidr: text) else { throw APIFailure(.badRequest, "'\(text)' is not an address like 10.32.0.5/12") }
+                return a
+            }
+        } else {
+            allocations = try await addressesFor(id: id, specs: request.addresses)
+        }
         var gateway: UInt32? = nil
         if request.gateway, ipam != nil, let first = allocations.first {
             do {
@@ -77,7 +90,7 @@ final class ContainerRegistry: Sendable {
             id: id, netns: spec, hostname: request.names.first, aliases: request.names.count > 1 ? Array(request.names.dropFirst()) : nil,
             mac: mac.description, cidrs: allocations.map(\.cidr), hostLink: AttachedContainer.hostLink(for: id),
             interface: request.interface == HostBridge.containerInterface ? nil : request.interface,
-            gateway: gateway.map(IPv4.format))
+            gateway: gateway.map(IPv4.format), handoff: request.handoff ? true : nil)
         let link = container.link
         do throws(DataPathError) {
             try dataPath.plug(link)
@@ -88,7 +101,7 @@ final class ContainerRegistry: Sendable {
                 }
             }
         } catch {
-            freeAddresses(of: id)
+            if !request.handoff { freeAddresses(of: id) }
             throw APIFailure(error.kind == .noSuchNamespace ? .notFound : .internalServerError,
                              error.kind == .noSuchNamespace ? error.description : "cannot attach \(spec): \(error)")
         }
@@ -105,7 +118,7 @@ final class ContainerRegistry: Sendable {
         for c in gone {
             containers.withLock { _ = $0.removeValue(forKey: c.id) }
             Self.removeResolvConf(of: c)
-            freeAddresses(of: c.id)
+            if c.handoff != true { freeAddresses(of: c.id) }
         }
         if !gone.isEmpty { persist() }
         return gone
@@ -118,7 +131,7 @@ final class ContainerRegistry: Sendable {
         }) else { throw APIFailure(.notFound, "no attached container \(key)") }
         dataPath.unplug(container.link)
         Self.removeResolvConf(of: container)
-        freeAddresses(of: container.id)
+        if container.handoff != true { freeAddresses(of: container.id) }
         persist()
         return container
     }
@@ -245,6 +258,6 @@ extension AttachedContainer {
     var link: ContainerLink {
         ContainerLink(netns: netns, hostLink: hostLink, mac: MAC(mac) ?? AttachedContainer.mac(for: id),
                       addresses: cidrs.compactMap(Allocation.init(cidr:)), interface: interface ?? HostBridge.containerInterface,
-                      gateway: gateway.flatMap(IPv4.parse))
+                      gateway: gateway.flatMap(IPv4.parse), handoff: handoff == true)
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import WeftHTTPServer
 import ServiceLifecycle
 import WeftDataPath
 import WeftDNS
@@ -78,8 +79,8 @@ struct APIService: Service {
         let c = router.configuration
         let channel: any Channel
         do {
-            channel = try await APIServer.bind(host: c.apiHost, port: c.apiPort, group: router.group) {
-                [router] request in await router.handle(request)
+            channel = try await HTTPServer.bind(host: c.apiHost, port: c.apiPort, group: router.group) {
+                [router] head, body, port in await router.handle(APIRequest(head: head, body: body, clientPort: port))
             }
         } catch {
             throw StateError("cannot listen on \(c.apiHost):\(c.apiPort): \(error)")
