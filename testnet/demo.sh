@@ -6,7 +6,8 @@
 # address from it and a name in weft.local., the containers ping each other over the encrypted
 # sleeve (h1's and h4's through a relay), and resolve each other's names through the embedded
 # DNS (records gossiped by every router). Then the same mesh without a password: direct peers
-# switch to the kernel VXLAN fast path, and h1–h4 stays on the sleeve through a relay.
+# switch to the kernel VXLAN fast path, and h1–h4 stays on the sleeve through a relay. Last,
+# podman containers on the weft CNI network ping and resolve each other across hosts.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the demo creates network namespaces" >&2; exit 1; }
@@ -77,4 +78,25 @@ done
 echo; echo "== weft status connections (h1): fastdp to h2 and h3 (kernel VXLAN, UDP 6784); h4 only by relay"
 tn_weft 1 status connections
 echo; echo "== weft status (h1)"; tn_weft 1 status | sed -n '/Service: fastdp/,$p'
+echo; echo "== containers as users run them: podman with the weft CNI network (weft setup-cni)"
+source testnet/runtimes.sh
+for i in 1 2 4; do tn_podman_host "$i"; done
+echo "  h1: weft setup-cni -> $(tn_podman 1 network ls --format '{{.Name}} ({{.Driver}})' | grep weft)"
+tn_podman_run 1 web --network-alias www
+tn_podman_run 2 db
+tn_podman_run 4 app
+declare -A paddr
+for c in "1 web" "2 db" "4 app"; do
+    set -- $c
+    paddr[$2]=$(tn_podman_ip "$1" "$2")
+    echo "  h$1: podman run --network weft --name $2 -> ${paddr[$2]}"
+done
+for pair in "1 web db" "4 app web" "2 db app"; do
+    set -- $pair
+    if tn_wait 10 tn_pexec "$1" "$2" ping -c 1 -W 2 "$3.weft.local" >/dev/null 2>&1; then r=ok; else r=FAILED; fi
+    echo "  $2 (h$1) -> ping $3.weft.local (${paddr[$3]}): $r"
+done
+echo "  app (h4): nslookup www -> $(tn_pexec 4 app nslookup www 2>/dev/null | awk '/^Name:/ {n=1} n && /^Address/ {print $NF}')"
+echo; echo "== weft ps (h1): the podman container's attachment"; tn_weft 1 ps
+
 echo; echo "demo finished; tearing down"

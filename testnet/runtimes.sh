@@ -74,7 +74,7 @@ events_logfile_path = "$d/events.log"
 CONF
     TN_PODMAN_HOSTS+=("$i")
     tn_busybox_root >/dev/null
-    tn_podman "$i" import --change 'CMD ["/bin/sh"]' "$TN_RUN/bb.tar" localhost/bb:latest >/dev/null
+    tn_podman "$i" import --change 'CMD ["/bin/sh"]' "$TN_RUN/bb.tar" localhost/bb:latest >/dev/null 2>&1
     # The plugin beside the CNI's own (portmap for -p), the network's conflist in this host's
     # config directory only.
     tn_weft "$i" setup-cni --bin-dir "$TN_CNI_BIN" --conf-dir "$d/cni" >/dev/null
