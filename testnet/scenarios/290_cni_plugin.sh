@@ -123,3 +123,11 @@ ip netns del "$c1"
 tn_launch 1 "$(tn_ip 2)" >/dev/null
 tn_check "relaunched, the router freed the attachment whose namespace went" not attached "$id1"
 tn_check "and its address" test "$(allocated 1)" = "$((base - 1))"
+
+# setup-cni --remove takes the conflist and the plugin away (the other weft conflist kept it
+# until the last one went).
+tn_weft 1 setup-cni --network weft2 --bin-dir "$TN_CNI_BIN" --conf-dir "$conf" >/dev/null
+tn_weft 1 setup-cni --remove --bin-dir "$TN_CNI_BIN" --conf-dir "$conf"
+tn_check "--remove of one network keeps the plugin for the other" test ! -e "$conf/10-weft.conflist" -a -x "$TN_CNI_BIN/weft"
+tn_weft 1 setup-cni --remove --network weft2 --bin-dir "$TN_CNI_BIN" --conf-dir "$conf"
+tn_check "--remove of the last one takes the plugin too" test ! -e "$conf/10-weft2.conflist" -a ! -e "$TN_CNI_BIN/weft"
