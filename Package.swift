@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "weftd",
             dependencies: [
-                "WeftRouter", "WeftOptions",
+                "WeftRouter", "WeftOptions", "WeftSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "weft",
             dependencies: [
-                "WeftTypes", "WeftAPI", "WeftOptions",
+                "WeftTypes", "WeftAPI", "WeftOptions", "WeftSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -142,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "weft-docker-plugin",
             dependencies: [
-                "WeftDocker", "WeftAPI", "WeftHTTPServer",
+                "WeftDocker", "WeftAPI", "WeftHTTPServer", "WeftSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -55,4 +55,18 @@ public enum APIPath {
         }
         return out
     }
+
+    /// Undoes percent-encoding (`%2F` → `/`), byte by byte of the UTF-8 form; nil for a `%`
+    /// without two hex digits after it, or bytes that are not UTF-8.
+    public static func percentDecode(_ s: some StringProtocol) -> String? {
+        var out: [UInt8] = []
+        var bytes = Array(s.utf8)[...]
+        while let b = bytes.popFirst() {
+            guard b == UInt8(ascii: "%") else { out.append(b); continue }
+            guard bytes.count >= 2, let byte = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            out.append(byte)
+            bytes = bytes.dropFirst(2)
+        }
+        return String(validating: out, as: UTF8.self)
+    }
 }

@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+import Glibc
 public import Logging
 public import NIOCore
 import Synchronization
@@ -145,7 +146,7 @@ private struct SavedEntry: Codable {
 
     init(_ e: DNSEntry) {
         hostname = e.hostname.description
-        wire = e.hostname.wire.map { String(format: "%02x", $0) }.joined()
+        wire = e.hostname.wire.hex
         address = IPv4.format(e.address)
         containerID = e.containerID
         version = e.version

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 public import WeftAPI
 import WeftTypes
 
@@ -241,6 +242,6 @@ public final class DockerDriver: Sendable {
     }
 
     static func randomHex(_ bytes: Int) -> String {
-        (0..<bytes).map { _ in let b = UInt8.random(in: 0...255); return (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
+        (0..<bytes).map { _ in UInt8.random(in: 0...255) }.hex
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-import Synchronization
 import CMnl
 import Glibc
 import WeftSystem
@@ -45,22 +43,18 @@ public final class NetworkNamespace: Sendable {
     /// An rtnetlink socket inside this namespace.
     public func socket() throws(NetlinkError) -> RouteSocket {
         let fd = descriptor
-        let result = Mutex<Result<RouteSocket, NetlinkError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            // This thread exists only to enter the namespace and open the socket there.
-            let outcome: Result<RouteSocket, NetlinkError>
-            do throws(SystemError) {
-                try enterNetworkNamespace(fd)
-                outcome = Result { () throws(NetlinkError) in try RouteSocket() }
-            } catch {
-                outcome = .failure(NetlinkError(operation: "enter network namespace", errno: error.errno))
+        let outcome: Result<RouteSocket, NetlinkError>
+        do {
+            outcome = try OwnThread.run { () -> Result<RouteSocket, NetlinkError> in
+                // This thread exists only to enter the namespace and open the socket there.
+                do throws(SystemError) { try enterNetworkNamespace(fd) } catch {
+                    return .failure(NetlinkError(operation: "enter network namespace", errno: error.errno))
+                }
+                return Result { () throws(NetlinkError) in try RouteSocket() }
             }
-            result.withLock { $0 = outcome }
-            done.signal()
+        } catch {
+            throw NetlinkError(operation: "start a thread to enter the namespace", errno: error.errno)
         }
-        thread.start()
-        done.wait()
-        return try result.withLock { $0! }.get()
+        return try outcome.get()
     }
 }

@@ -1,5 +1,5 @@
 public import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 public import WeftTypes
 
@@ -108,7 +108,7 @@ public struct RouterOptions: ParsableArguments, Sendable {
         var trusted: [Subnet] = []
         if let trustedSubnets, !trustedSubnets.isEmpty {
             for text in trustedSubnets.split(separator: ",") {
-                guard let subnet = Subnet(text.trimmingCharacters(in: .whitespaces)) else {
+                guard let subnet = Subnet(text.trimmed) else {
                     throw ValueError("--trusted-subnets must be comma-separated networks like 198.18.0.0/24")
                 }
                 trusted.append(subnet)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WeftCrypto
 import WeftDataPath
 public import WeftMesh
@@ -28,7 +29,7 @@ public struct RouterConfiguration: Sendable {
             name = given
         } else if let data = stateDirectory.read("peer-name"),
                   let text = String(data: data, encoding: .utf8),
-                  let stored = PeerName(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                  let stored = PeerName(text.trimmed) {
             name = stored
         } else {
             var rng = SystemRandomNumberGenerator()

@@ -1,4 +1,5 @@
-public import Foundation
+public import FoundationEssentials
+import Glibc
 import WeftSystem
 
 /// The router's state directory (`--state-dir`, env `WEFT_STATE_DIR`): the persisted peer name,
@@ -64,7 +65,7 @@ public struct StateDirectory: Sendable {
             var offset = 0
             while offset < buf.count {
                 do throws(SystemError) {
-                    offset += try syscall("write \(path)") { Foundation.write(fd, base + offset, buf.count - offset) }
+                    offset += try syscall("write \(path)") { Glibc.write(fd, base + offset, buf.count - offset) }
                 } catch {
                     return .failure(error)
                 }

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import WeftAPI
 import WeftDocker
 import WeftHTTPServer
+import WeftSystem
 
 /// `weft-docker-plugin`: the Docker network and IPAM driver `weft` on a unix socket the engine
 /// discovers (`/run/docker/plugins/weft.sock`). It runs in the router's network namespace
@@ -28,14 +30,14 @@ struct DockerPlugin: AsyncParsableCommand {
     var dockerHost: String?
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = currentEnvironment()
         let stateDir = environment["WEFT_STATE_DIR"] ?? "/var/lib/weft"
         let statePath = stateFile ?? stateDir + "/docker-plugin.json"
         var engineSocket = dockerHost ?? environment["DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
         if engineSocket.hasPrefix("unix://") { engineSocket.removeFirst("unix://".count) }
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
-        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("weft-docker-plugin: \($0)\n".utf8)) }
+        let log: @Sendable (String) -> Void = { writeStandardError("weft-docker-plugin: \($0)\n") }
         let driver: DockerDriver
         do {
             driver = try DockerDriver(router: APIClient(), engine: APIClient(unixSocket: engineSocket), statePath: statePath,
@@ -43,7 +45,7 @@ struct DockerPlugin: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot read \(statePath): \(error); fix or delete it")
         }
-        try FileManager.default.createDirectory(atPath: (socket as NSString).deletingLastPathComponent,
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: socket).deletingLastPathComponent().path,
                                                 withIntermediateDirectories: true)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let channel = try await HTTPServer.bind(unixSocket: socket, group: group) { head, body, _ in

@@ -1,6 +1,8 @@
 import ArgumentParser
 import WeftAPI
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 
 struct Connect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Add peers to connect to (host[:port]).")
@@ -90,7 +92,7 @@ struct Stop: ParsableCommand {
     func run() throws {
         DockerPluginProcess.stop(stateDir: state.path)
         guard api.isRunning else {
-            FileHandle.standardError.write(Data("weft: the router is not running\n".utf8))
+            writeStandardError("weft: the router is not running\n")
             return
         }
         _ = try api.expectOK(.POST, APIPath.stop)
@@ -112,7 +114,7 @@ struct Reset: ParsableCommand {
         let path = state.path
         guard FileManager.default.fileExists(atPath: path) else { return }
         do { try FileManager.default.removeItem(atPath: path) } catch {
-            throw CLIError("cannot delete \(path): \(error.localizedDescription)")
+            throw CLIError("cannot delete \(path): \(error)")
         }
     }
 }
@@ -125,7 +127,7 @@ struct Version: ParsableCommand {
     func run() throws {
         print("weft \(Self.cli)")
         if let router = try? api.expectOK(.GET, APIPath.version) {
-            print("weftd \(router.trimmingCharacters(in: .whitespacesAndNewlines))")
+            print("weftd \(router.trimmed)")
         }
     }
 }
@@ -135,5 +137,5 @@ struct StateDirOption: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: "State directory (or env WEFT_STATE_DIR; default /var/lib/weft).")
     var stateDir: String?
 
-    var path: String { stateDir ?? ProcessInfo.processInfo.environment["WEFT_STATE_DIR"] ?? "/var/lib/weft" }
+    var path: String { stateDir ?? currentEnvironment()["WEFT_STATE_DIR"] ?? "/var/lib/weft" }
 }

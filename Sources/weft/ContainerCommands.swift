@@ -1,6 +1,8 @@
 import ArgumentParser
 import WeftAPI
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 import WeftTypes
 
 struct Attach: ParsableCommand {

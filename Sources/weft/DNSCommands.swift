@@ -1,6 +1,8 @@
 import ArgumentParser
 import WeftAPI
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 
 /// The arguments `dns-add` and `dns-remove` share (Weave's shapes): IPv4 addresses, then at
 /// most one container ID; `-h` is the name, so help is `--help` only.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 
 /// The Docker plugin beside the router: `weft launch --docker-plugin` starts
 /// `weft-docker-plugin` in the background (its pid in `docker-plugin.pid`, its log in
@@ -11,30 +13,20 @@ enum DockerPluginProcess {
     /// Starts the plugin unless one from this state directory runs, and waits for its socket.
     static func start(stateDir: String, socket: String) throws {
         if let pid = runningPID(stateDir: stateDir) {
-            FileHandle.standardError.write(Data("weft: the Docker plugin already runs (pid \(pid))\n".utf8))
+            writeStandardError("weft: the Docker plugin already runs (pid \(pid))\n")
             return
         }
-        let logPath = stateDir + "/docker-plugin.log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else { throw CLIError("cannot write \(logPath)") }
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try DaemonProcess.siblingExecutable("weft-docker-plugin"))
-        process.arguments = ["--socket", socket, "--state-file", stateDir + "/docker-plugin.json"]
-        var environment = ProcessInfo.processInfo.environment
+        var environment = currentEnvironment()
         environment["WEFT_STATE_DIR"] = stateDir
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
         try? FileManager.default.removeItem(atPath: socket)
-        do { try process.run() } catch { throw CLIError("cannot start weft-docker-plugin: \(error.localizedDescription)") }
-        try Data("\(process.processIdentifier)\n".utf8).write(to: URL(fileURLWithPath: pidPath(stateDir)))
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            guard process.isRunning else { throw CLIError("weft-docker-plugin exited (see \(logPath))") }
+        let (process, logPath, _) = try DaemonProcess.spawnLogged(
+            try DaemonProcess.siblingExecutable("weft-docker-plugin"),
+            ["--socket", socket, "--state-file", stateDir + "/docker-plugin.json"],
+            environment: environment, log: stateDir + "/docker-plugin.log")
+        try Data("\(process.pid)\n".utf8).write(to: URL(fileURLWithPath: pidPath(stateDir)))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if process.exitStatus() != nil { throw CLIError("weft-docker-plugin exited (see \(logPath))") }
             if FileManager.default.fileExists(atPath: socket) { return }
             usleep(20_000)
         }
@@ -45,15 +37,15 @@ enum DockerPluginProcess {
     static func stop(stateDir: String) {
         guard let pid = runningPID(stateDir: stateDir) else { return }
         kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline, kill(pid, 0) == 0 { usleep(20_000) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, kill(pid, 0) == 0 { usleep(20_000) }
         try? FileManager.default.removeItem(atPath: pidPath(stateDir))
     }
 
     /// The pid in the pid file when that process still runs and is the plugin.
     static func runningPID(stateDir: String) -> pid_t? {
         guard let text = try? String(contentsOfFile: pidPath(stateDir), encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0,
+              let pid = pid_t(text.trimmed), kill(pid, 0) == 0,
               let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
               command.contains("weft-docker-plugin") else { return nil }
         return pid

@@ -1,6 +1,8 @@
 import ArgumentParser
 import WeftAPI
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 
 struct RmPeer: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,11 +27,11 @@ struct Prime: ParsableCommand {
     var timeout: Int = 0
 
     func run() throws {
-        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        let deadline = ContinuousClock.now + .seconds(timeout)
         while true {
             let response = try api.call(.GET, APIPath.ring)
             if response.isSuccess { return }
-            guard response.status == 503, timeout == 0 || Date() < deadline else { throw CLIError(response.message) }
+            guard response.status == 503, timeout == 0 || ContinuousClock.now < deadline else { throw CLIError(response.message) }
         }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import WeftAPI
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 import WeftOptions
 
 struct Launch: ParsableCommand {
@@ -21,16 +23,16 @@ struct Launch: ParsableCommand {
             let name = (try? peerName()) ?? "unknown"
             throw CLIError("a router is already running in this network namespace (peer \(name))")
         }
-        let environment = ProcessInfo.processInfo.environment
+        let environment = currentEnvironment()
         let stateDir = options.resolvedStateDir(environment: environment)
         let password = try options.resolvedPassword(environment: environment, readFile: { path in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw CLIError("cannot read password file \(path)")
             }
             return text
-        }, warn: { FileHandle.standardError.write(Data("weft: warning: \($0)\n".utf8)) })
+        }, warn: { writeStandardError("weft: warning: \($0)\n") })
         if password == nil {
-            FileHandle.standardError.write(Data("weft: warning: no password set, mesh traffic is not encrypted\n".utf8))
+            writeStandardError("weft: warning: no password set, mesh traffic is not encrypted\n")
         }
         try DaemonProcess.start(arguments: options.daemonArguments, stateDir: stateDir, password: password)
         if dockerPlugin { try DockerPluginProcess.start(stateDir: stateDir, socket: dockerPluginSocket) }
@@ -56,7 +58,7 @@ enum DaemonProcess {
 
     /// The executable `name` in a PATH directory.
     static func onPath(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        for dir in (currentEnvironment()["PATH"] ?? "").split(separator: ":") {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
@@ -68,30 +70,15 @@ enum DaemonProcess {
     static func start(arguments: [String], stateDir: String, password: String?) throws {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let logPath = stateDir + "/weftd.log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else { throw CLIError("cannot write \(logPath)") }
-        log.seekToEndOfFile()
-        let logStart = log.offsetInFile
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try daemonPath())
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = currentEnvironment()
         environment["WEFT_STATE_DIR"] = stateDir
         environment["WEFT_PASSWORD"] = password
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        do { try process.run() } catch { throw CLIError("cannot start weftd: \(error.localizedDescription)") }
-
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if !process.isRunning {
-                throw CLIError(lastLine(of: logPath, from: logStart) ?? "weftd exited with status \(process.terminationStatus)")
+        let (process, logPath, logStart) = try spawnLogged(try daemonPath(), arguments, environment: environment,
+                                                           log: stateDir + "/weftd.log")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let status = process.exitStatus() {
+                throw CLIError(lastLine(of: logPath, from: logStart) ?? "weftd exited with status \(status)")
             }
             if api.isRunning { return }
             usleep(50_000)
@@ -99,23 +86,36 @@ enum DaemonProcess {
         throw CLIError("weftd did not answer within 60 s (see \(logPath))")
     }
 
+    /// Starts `path` in the background with its output appended to the file `log` (made
+    /// private to root when new); returns it, the log's path and where its output starts.
+    static func spawnLogged(_ path: String, _ arguments: [String], environment: [String: String],
+                            log: String) throws -> (ChildProcess, String, Int) {
+        let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CLIError("cannot write \(log): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let offset = Int(lseek(fd, 0, SEEK_END))
+        do {
+            return (try ChildProcess.spawn(path, arguments, environment: environment, output: fd), log, offset)
+        } catch {
+            throw CLIError("cannot start \(path): \(error)")
+        }
+    }
+
     /// Waits until the router's process (from its pid file) has exited.
     static func waitForExit(stateDir: String) throws {
         let pidText = (try? String(contentsOfFile: stateDir + "/weftd.pid", encoding: .utf8)) ?? ""
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             let apiUp = api.isRunning
-            let processUp = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)).map { kill($0, 0) == 0 } ?? false
+            let processUp = Int32(pidText.trimmed).map { kill($0, 0) == 0 } ?? false
             if !apiUp && !processUp { return }
             usleep(50_000)
         }
         throw CLIError("the router did not stop within 30 s")
     }
 
-    private static func lastLine(of path: String, from offset: UInt64) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        handle.seek(toFileOffset: offset)
-        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-        return text.split(separator: "\n").last.map(String.init)
+    static func lastLine(of path: String, from offset: Int) -> String? {
+        guard let data = FileManager.default.contents(atPath: path), offset <= data.count else { return nil }
+        return String(decoding: data[offset...], as: UTF8.self).split(separator: "\n").last.map(String.init)
     }
 }

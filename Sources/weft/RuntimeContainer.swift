@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 import WeftAPI
 
 /// A podman or Docker container named on the command line (`weft attach web1`), found through
@@ -36,7 +38,7 @@ struct RuntimeContainer {
     }
 
     static func docker(_ spec: String) throws -> RuntimeContainer? {
-        var socket = ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
+        var socket = currentEnvironment()["DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
         guard socket.hasPrefix("unix://") else { return nil }
         socket.removeFirst("unix://".count)
         guard FileManager.default.fileExists(atPath: socket) else { return nil }
@@ -55,17 +57,10 @@ struct RuntimeContainer {
 
     static func podman(_ spec: String) throws -> RuntimeContainer? {
         guard let podman = DaemonProcess.onPath("podman") else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: podman)
-        process.arguments = ["container", "inspect", "--format", "{{.State.Pid}} {{.Id}} {{.Name}}", spec]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard let (status, output) = try? ChildProcess.run(
+            podman, ["container", "inspect", "--format", "{{.State.Pid}} {{.Id}} {{.Name}}", spec],
+            environment: currentEnvironment()), status == 0 else { return nil }
+        let fields = String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         guard fields.count == 3, let pid = Int32(fields[0]) else { return nil }
         guard pid > 0 else { throw CLIError("podman container \(spec) is not running") }
         return RuntimeContainer(id: String(fields[1]), name: String(fields[2]), pid: pid)

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 
 /// `weft setup-cni`: installs the CNI plugin as `weft` in the CNI bin directory and writes the
 /// conflist of the network `weft` (the weft plugin, chained with the standard portmap plugin),
@@ -42,7 +44,7 @@ struct SetupCNI: ParsableCommand {
             }
             if others.isEmpty { gone.append(plugin) }
             for url in gone where fm.fileExists(atPath: url.path) {
-                do { try fm.removeItem(at: url) } catch { throw CLIError("cannot remove \(url.path): \(error.localizedDescription)") }
+                do { try fm.removeItem(at: url) } catch { throw CLIError("cannot remove \(url.path): \(error)") }
             }
             return
         }
@@ -64,7 +66,7 @@ struct SetupCNI: ParsableCommand {
         } catch let error as CLIError {
             throw error
         } catch {
-            throw CLIError("cannot install the CNI plugin: \(error.localizedDescription)")
+            throw CLIError("cannot install the CNI plugin: \(error)")
         }
         print(conflist.path)
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
+import WeftSystem
 import WeftAPI
 
 /// `weft`: the command line of a Weft router. Every command but `launch` talks to the running
@@ -27,8 +29,8 @@ struct Weft: ParsableCommand {
             }
             let full = (error as? CLIError)?.description ?? (error as? APIClientError)?.description ?? fullMessage(for: error)
             let line = full.split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("weft: \(line.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
-            Foundation.exit(1)
+            writeStandardError("weft: \(line.replacing("Error: ", with: ""))\n")
+            Glibc.exit(1)
         }
     }
 }

@@ -1,10 +1,12 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Metrics
 import Prometheus
 import WeftOptions
 import WeftRouter
+import WeftSystem
 
 /// `weftd`: the router daemon. `weft launch` starts it in the background; it runs in the
 /// network namespace it was started in until `weft stop`, `weft reset` or SIGTERM.
@@ -29,8 +31,8 @@ struct WeftDaemon: AsyncParsableCommand {
                 return
             }
             let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("weftd: \(message.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
-            Foundation.exit(1)
+            writeStandardError("weftd: \(message.replacing("Error: ", with: ""))\n")
+            Glibc.exit(1)
         }
     }
 

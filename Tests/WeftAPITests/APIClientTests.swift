@@ -40,6 +40,15 @@ import Testing
         #expect(APIPath.peer("h/7") == "/peer/h%2F7")
     }
 
+    /// Percent-decoding undoes the encoding; a broken escape or bytes that are not UTF-8 give nil.
+    @Test func percentDecoding() {
+        #expect(APIPath.percentDecode("a%20b%2Fc%26d%3D%C3%A9") == "a b/c&d=é")
+        #expect(APIPath.percentDecode(APIPath.percentEncode("web 1/é")) == "web 1/é")
+        #expect(APIPath.percentDecode("50%") == nil)
+        #expect(APIPath.percentDecode("%zz") == nil)
+        #expect(APIPath.percentDecode("%FF") == nil)
+    }
+
     /// Nothing listening is "not running", not a hang.
     @Test func notRunning() {
         let client = APIClient(host: "127.0.0.1", port: 1)

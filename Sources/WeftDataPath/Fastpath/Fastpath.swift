@@ -1,4 +1,6 @@
-import Foundation
+import WeftSystem
+import Glibc
+import Dispatch
 public import Logging
 import Synchronization
 public import WeftTypes
@@ -40,19 +42,24 @@ public final class Fastpath: Sendable {
     deinit { probe.withLock { $0.deallocate() } }
 
     public func start() {
-        Thread.detachNewThread { [self] in
-            while !stopped.load(ordering: .relaxed) {
-                let rc = capture.dispatch { frame in
-                    guard let p = FastpathProbe(frame: frame), p.receiver == me else { return }
-                    let now = Self.now()
-                    paths.withLock { $0.received(from: p.sender, hearsUs: p.hearsReceiver, now: now) }
-                }
-                if rc == -1, !stopped.load(ordering: .relaxed) {
-                    logger.error("fastpath: capture on \(Self.device) failed; probes are no longer received")
-                    return
-                }
-                if rc == -1 { return }
+        do { try OwnThread.detach { [self] in probeLoop() } } catch {
+            logger.critical("fastpath: cannot start its probe thread: \(error); every peer stays on the sleeve")
+        }
+    }
+
+    /// Reads probes from the VXLAN device until stopped.
+    private func probeLoop() {
+        while !stopped.load(ordering: .relaxed) {
+            let rc = capture.dispatch { frame in
+                guard let p = FastpathProbe(frame: frame), p.receiver == me else { return }
+                let now = Self.now()
+                paths.withLock { $0.received(from: p.sender, hearsUs: p.hearsReceiver, now: now) }
             }
+            if rc == -1, !stopped.load(ordering: .relaxed) {
+                logger.error("fastpath: capture on \(Self.device) failed; probes are no longer received")
+                return
+            }
+            if rc == -1 { return }
         }
     }
 

@@ -1,4 +1,6 @@
-import Foundation
+import WeftSystem
+import Glibc
+import Dispatch
 public import Logging
 import Synchronization
 public import WeftCrypto
@@ -150,8 +152,12 @@ public final class Sleeve: Sendable {
     }
 
     public func start() {
-        Thread.detachNewThread { [self] in captureLoop() }
-        Thread.detachNewThread { [self] in receiveLoop() }
+        do {
+            try OwnThread.detach { [self] in captureLoop() }
+            try OwnThread.detach { [self] in receiveLoop() }
+        } catch {
+            logger.critical("sleeve: cannot start its threads: \(error); no frames will pass")
+        }
     }
 
     public func stop() {

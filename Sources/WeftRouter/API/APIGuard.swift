@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WeftSystem
 
 /// Who may call the local API (docs/api.md, docs/security.md): programs on this host, not web

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOHTTP1
+import WeftAPI
 import WeftHTTPServer
 
 /// A request to the local API, read whole (bodies are small: form fields).
@@ -26,7 +28,7 @@ struct APIRequest: Sendable {
         fromBrowser = head.headers.contains { $0.name.lowercased() == "origin" || $0.name.lowercased().hasPrefix("sec-fetch-") }
         self.clientPort = clientPort
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        path = parts[0].split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        path = parts[0].split(separator: "/").map { APIPath.percentDecode($0) ?? String($0) }
         query = parts.count > 1 ? Self.formFields(String(parts[1])) : []
         self.body = body
     }
@@ -44,7 +46,7 @@ struct APIRequest: Sendable {
         text.split(separator: "&").compactMap { pair in
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ s: Substring) -> String {
-                (s.replacingOccurrences(of: "+", with: " ")).removingPercentEncoding ?? String(s)
+                APIPath.percentDecode(s.replacing("+", with: " ")) ?? String(s)
             }
             return (decode(kv[0]), kv.count > 1 ? decode(kv[1]) : "")
         }

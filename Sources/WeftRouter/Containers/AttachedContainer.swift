@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WeftTypes
 
 /// A container plugged into the `weft` bridge by `weft attach`, as `containers.json` keeps it.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WeftDataPath
 import WeftDNS
 import WeftIPAM
@@ -73,7 +74,7 @@ enum StatusText {
         for o in s.owners {
             let share = total == 0 ? 0 : Double(o.owned) * 100 / Double(total)
             let name = "\(o.name)(\(o.nickname ?? ""))"
-            lines.append("\(column(name, 30)) \(pad(String(o.owned), 9)) IPs (\(String(format: "%05.1f", share))% of total) "
+            lines.append("\(column(name, 30)) \(pad(String(o.owned), 9)) IPs (\(percent(share))% of total) "
                          + "(\(o.free) available)" + (o.reachable ? "" : " - unreachable!"))
         }
         for (peer, reason) in s.conflicts { lines.append("Conflict with \(peer): \(reason)") }
@@ -97,4 +98,11 @@ enum StatusText {
     private static func pad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }
+}
+
+/// A share as Weave prints it: one decimal, at least five characters, zero-padded (`033.3`).
+func percent(_ share: Double) -> String {
+    let tenths = Int((share * 10).rounded())
+    let whole = String(tenths / 10)
+    return String(repeating: "0", count: max(0, 3 - whole.count)) + whole + "." + String(tenths % 10)
 }
