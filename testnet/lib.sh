@@ -344,15 +344,23 @@ tn_ping() { tn_cexec "$1" ping -c "${3:-2}" -i 0.2 -W 2 "$2" >/dev/null 2>&1; }
 # The value of a sleeve counter on host I: NAME and a label filter like 'reason="replayed"'.
 tn_counter() { tn_http "$1" /metrics | grep "^$2{$3}" | awk '{print $2}'; }
 
+# Starts a capture, CMD... (tcpdump writing to a file), in the background and returns once it
+# listens (a fixed second was too short on a loaded machine); its pid is TN_CAPTURE_PID.
+tn_capture_start() {
+    local err="$TN_RUN/capture-$RANDOM.err"
+    "$@" >/dev/null 2>"$err" &
+    TN_CAPTURE_PID=$!
+    tn_wait 8 grep -q "listening on" "$err"
+}
+
 # A capture of host I's underlay UDP 6783 while container C pings ADDR five times with a
 # recognisable payload; prints the capture file.
 TN_PATTERN=5745465453454352  # "WEFTSECR"
 tn_capture_ping() {
     local i=$1 c=$2 addr=$3 file pid
     file="$TN_RUN/capture-$c-$RANDOM.pcap"
-    tn_exec "$i" timeout 8 tcpdump -i any -U -w "$file" udp port 6783 >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
+    tn_capture_start tn_exec "$i" timeout 10 tcpdump -i any -U -w "$file" udp port 6783
+    pid=$TN_CAPTURE_PID
     tn_cexec "$c" ping -c 5 -i 0.2 -s 200 -p $TN_PATTERN "$addr" >/dev/null 2>&1
     sleep 0.5
     kill $pid 2>/dev/null; wait $pid 2>/dev/null
@@ -364,9 +372,8 @@ tn_capture_ping() {
 tn_capture_ports() {
     local i=$1 c=$2 addr=$3 file pid
     file="$TN_RUN/ports-$c-$RANDOM.pcap"
-    tn_exec "$i" timeout 8 tcpdump -i eth0 -U -w "$file" 'udp port 6783 or udp port 6784' >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
+    tn_capture_start tn_exec "$i" timeout 10 tcpdump -i eth0 -U -w "$file" 'udp port 6783 or udp port 6784'
+    pid=$TN_CAPTURE_PID
     tn_cexec "$c" ping -c 5 -i 0.2 -s 200 -p "$TN_PATTERN" "$addr" >/dev/null 2>&1
     sleep 0.5
     kill $pid 2>/dev/null; wait $pid 2>/dev/null
@@ -390,9 +397,8 @@ tn_bench_header() {
 tn_container_sees() {
     local c=$1 hex=$2 file pid; shift 2
     file="$TN_RUN/sees-$c-$RANDOM.pcap"
-    tn_cexec "$c" timeout 5 tcpdump -i ethwe -U -w "$file" icmp >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
+    tn_capture_start tn_cexec "$c" timeout 8 tcpdump -i ethwe -U -w "$file" icmp
+    pid=$TN_CAPTURE_PID
     "$@"
     sleep 0.5
     kill $pid 2>/dev/null; wait $pid 2>/dev/null

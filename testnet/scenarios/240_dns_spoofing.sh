@@ -17,9 +17,8 @@ counted() { [ "$(tn_http 1 /metrics | awk '/^weft_dns_upstream_mismatched_total/
 tn_check "the spoofed answer is counted" counted
 ports() {
     local file="$TN_RUN/upstream.pcap" pid n
-    tn_exec 1 timeout 6 tcpdump -i eth0 -n -U -w "$file" udp dst port 53 >/dev/null 2>&1 &
-    pid=$!
-    sleep 1
+    tn_capture_start tn_exec 1 timeout 10 tcpdump -i eth0 -n -U -w "$file" udp dst port 53
+    pid=$TN_CAPTURE_PID
     for name in a b c d; do answer "$name.example" >/dev/null; done
     sleep 0.5
     kill $pid 2>/dev/null; wait $pid 2>/dev/null

@@ -10,9 +10,8 @@ source "$(dirname "$0")/../lib.sh"
 tn_setup 3
 tn_launch_mesh 2 --password right-secret
 file="$TN_RUN/guess.pcap"
-tn_exec 1 timeout 10 tcpdump -i eth0 -n -U -w "$file" "tcp src port 6783 and dst host $(tn_ip 3)" >/dev/null 2>&1 &
-pid=$!
-sleep 1
+tn_capture_start tn_exec 1 timeout 12 tcpdump -i eth0 -n -U -w "$file" "tcp src port 6783 and dst host $(tn_ip 3)"
+pid=$TN_CAPTURE_PID
 WEFT_PASSWORD=a-guess tn_launch 3 "$(tn_ip 1)" >/dev/null
 sleep 6
 kill $pid 2>/dev/null; wait $pid 2>/dev/null
