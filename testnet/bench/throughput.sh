@@ -268,7 +268,7 @@ ratio() {
     paste <(printf '%s' "${results[$1]}" | awk 'NF {print $1}') <(printf '%s' "${results[$2]}" | awk 'NF {print $1}') |
         awk '$2 > 0 {print $1 / $2}' | tn_median | xargs printf '%.3f'
 }
-echo "| path | runs (Gbit/s) | tn_median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
+echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for c in "${configs[@]}"; do
     all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')

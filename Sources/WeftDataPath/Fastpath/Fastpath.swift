@@ -32,7 +32,8 @@ public final class Fastpath: Sendable {
         self.me = me
         self.logger = logger
         frameSize = mtu + 14
-        capture = try PcapHandle(interface: bridge, bufferSize: 1 << 20, inbound: true, snaplen: 64,
+        // Probes are small and a few a second: a small ring (its pages stay resident).
+        capture = try PcapHandle(interface: bridge, bufferSize: 1 << 18, inbound: true, snaplen: 64,
                                  etherType: FastpathProbe.etherType)
         injector = try PcapHandle(interface: Self.device, bufferSize: 1 << 16, inbound: true, snaplen: 64,
                                   filter: PcapHandle.injectOnly, etherType: FastpathProbe.etherType)

@@ -135,13 +135,26 @@ public final class Sleeve: Sendable {
         func hears(now: UInt64) -> Bool { lastHeard > 0 && now < lastHeard + Sleeve.pathTimeout }
     }
 
+    /// The bytes captured of a frame: one more than the largest frame the overlay carries, so
+    /// a longer one shows as too big (and gets its ICMP answer from its first bytes) while the
+    /// ring's slots, one frame each, stay the size of a frame, not of 64 KiB.
+    static func captureLength(mtu: Int) -> Int32 { Int32(min(65535, mtu + 14 + 1)) }
+
+    /// The capture ring: room for 2048 frames, between 2 and 32 MiB (the kernel's ring pages
+    /// are resident all along: at the default MTU this is 3 MiB instead of 32).
+    static func captureRing(mtu: Int) -> Int32 {
+        let slot = (Int(captureLength(mtu: mtu)) + 96 + 15) & ~15
+        return Int32(min(32 << 20, max(2 << 20, 2048 * slot)))
+    }
+
     /// Opens the capture and the UDP socket; `start()` starts the threads.
     public init(configuration: Configuration, logger: Logger) throws(SleeveError) {
         self.configuration = configuration
         self.logger = logger
         socket = try DatagramSocket(port: configuration.port)
         coalescing = socket.enableReceiveCoalescing()
-        capture = try PcapHandle(interface: configuration.interface, bufferSize: 16 << 20, inbound: true)
+        capture = try PcapHandle(interface: configuration.interface, bufferSize: Self.captureRing(mtu: configuration.mtu),
+                                 inbound: true, snaplen: Self.captureLength(mtu: configuration.mtu))
         injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64,
                                   filter: PcapHandle.injectOnly)
         do { try injector.bypassQueueing() } catch {
