@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: how long a user waits from starting a container to its first ping across hosts.
-# Two hosts (release build, no password, so the fast path): a target on h2, then ROUNDS times on
-# h1: `weft attach` of a fresh namespace, `podman run --network weft`, `docker run --network
-# weft`, each timed from the command until a ping from the new container to h2's target gets an
-# answer (ping -c 1 -W 1 in a loop); the container is removed between rounds. Prints each
-# round and the median per kind.
+# Benchmark: how long a user waits from starting a container to its first ping across hosts,
+# and from `weft launch` to an answering router. Two hosts (release build, no password, so the
+# fast path): a target on h2, then ROUNDS times on h1: `weft attach` of a fresh namespace,
+# `podman run --network weft`, `docker run --network weft`, each timed from the command until a
+# ping from the new container to h2's target gets an answer (ping -c 1 -W 1 in a loop); the
+# container is removed between rounds. On a third host, `weft launch` (it returns once the API
+# answers) then `weft stop`, ROUNDS times. Prints each round and the median per kind.
 #   testnet/bench/containers.sh [ROUNDS]      (default: 10)
 set -u
 cd "$(dirname "$0")/../.."
@@ -15,7 +16,7 @@ export TN_BIN=$PWD/.build/release
 source testnet/lib.sh
 source testnet/runtimes.sh
 tn_bench_header "$0" "$@"
-tn_setup 2
+tn_setup 3
 for i in 1 2; do
     mkdir -p "$(tn_docker_dir "$i")/plugins"
     peers=(); [ "$i" -gt 1 ] && peers=("$(tn_ip 1)")
@@ -50,12 +51,15 @@ for r in $(seq 1 "$rounds"); do
     t=$(now_ms); tn_docker 1 run -d --name "d$r" --network weft localhost/bb:latest sleep 3600 >/dev/null
     times[docker]+="$(until_ok "$t" tn_docker 1 exec "d$r" ping -c 1 -W 1 "$target") "
     tn_docker 1 rm -f "d$r" >/dev/null
-    echo "round $r: attach $(echo ${times[attach]} | awk '{print $NF}') ms, podman $(echo ${times[podman]} | awk '{print $NF}') ms, docker $(echo ${times[docker]} | awk '{print $NF}') ms"
+
+    t=$(now_ms); tn_launch 3 --ipalloc-range "" >/dev/null 2>&1; times[launch]+="$(($(now_ms) - t)) "
+    tn_weft 3 stop
+    echo "round $r: attach $(echo ${times[attach]} | awk '{print $NF}') ms, podman $(echo ${times[podman]} | awk '{print $NF}') ms, docker $(echo ${times[docker]} | awk '{print $NF}') ms, launch $(echo ${times[launch]} | awk '{print $NF}') ms"
 done
 echo
-echo "| kind | median ms to a ping across hosts | min | max |"
+echo "| kind | median ms (to a ping across hosts; launch: to an answering API) | min | max |"
 echo "| --- | --- | --- | --- |"
-for k in attach podman docker; do
+for k in attach podman docker launch; do
     m=$(tr ' ' '\n' <<<"${times[$k]}" | grep -v '^$' | tn_median)
     lo=$(tr ' ' '\n' <<<"${times[$k]}" | grep -v '^$' | sort -g | head -1)
     hi=$(tr ' ' '\n' <<<"${times[$k]}" | grep -v '^$' | sort -g | tail -1)

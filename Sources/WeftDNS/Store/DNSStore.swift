@@ -15,7 +15,10 @@ public struct DNSStore: Sendable {
 
     private(set) var entries: [DNSEntry.Key: DNSEntry] = [:]
     /// Lower-cased name wire form → keys of its live records.
-    private var byName: [[UInt8]: Set<DNSEntry.Key>] = [:]
+    private var byName: [NameKey: Set<DNSEntry.Key>] = [:]
+    /// Lower-cased name wire form → the distinct addresses of its live records, sorted: what a
+    /// query reads, kept up to date by `store` and `unstore` so a query does no set or sort.
+    private var addressesByName: [NameKey: [UInt32]] = [:]
     private var byAddress: [UInt32: Set<DNSEntry.Key>] = [:]
     /// When each tombstone arrived here.
     private var buriedAt: [DNSEntry.Key: Double] = [:]
@@ -35,13 +38,10 @@ public struct DNSStore: Sendable {
     // MARK: reading
 
     /// The addresses of live records named `name` (any case), in a stable order.
-    public func addresses(of name: DNSName) -> [UInt32] {
-        guard let keys = byName[name.lowercased.wire] else { return [] }
-        return Array(Set(keys.map(\.address))).sorted()
-    }
+    public func addresses(of name: DNSName) -> [UInt32] { addressesByName[NameKey(name)] ?? [] }
 
     /// Whether any live record has this name.
-    public func contains(_ name: DNSName) -> Bool { byName[name.lowercased.wire] != nil }
+    public func contains(_ name: DNSName) -> Bool { byName[NameKey(name)] != nil }
 
     /// The names of live records for `address`, in a stable order.
     public func names(of address: UInt32) -> [DNSName] {
@@ -186,19 +186,41 @@ public struct DNSStore: Sendable {
         if e.tombstone {
             buriedAt[e.key] = now
         } else {
-            byName[e.key.name, default: []].insert(e.key)
+            let name = NameKey(lowercasedWire: e.key.name)
+            byName[name, default: []].insert(e.key)
             byAddress[e.address, default: []].insert(e.key)
+            reindexAddresses(of: name)
         }
+    }
+
+    private mutating func reindexAddresses(of name: NameKey) {
+        addressesByName[name] = byName[name].map { Array(Set($0.map(\.address))).sorted() }
     }
 
     private mutating func unstore(_ key: DNSEntry.Key) {
         guard let old = entries.removeValue(forKey: key) else { return }
         buriedAt[key] = nil
         if !old.tombstone {
-            byName[key.name]?.remove(key)
-            if byName[key.name]?.isEmpty == true { byName[key.name] = nil }
+            let name = NameKey(lowercasedWire: key.name)
+            byName[name]?.remove(key)
+            if byName[name]?.isEmpty == true { byName[name] = nil }
+            reindexAddresses(of: name)
             byAddress[key.address]?.remove(key)
             if byAddress[key.address]?.isEmpty == true { byAddress[key.address] = nil }
         }
+    }
+}
+
+/// A lower-cased name's wire form as a dictionary key, hashed as one block of bytes (an
+/// `[UInt8]` key hashes byte by byte: most of a lookup's cost when a query is answered).
+struct NameKey: Hashable, Sendable {
+    let wire: [UInt8]
+
+    init(lowercasedWire: [UInt8]) { wire = lowercasedWire }
+
+    init(_ name: DNSName) { wire = name.lowercased.wire }
+
+    func hash(into hasher: inout Hasher) {
+        wire.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

@@ -71,8 +71,11 @@ struct DNSReader {
 /// it was written in (a query's 0x20 mixed case survives in the answers that repeat it).
 struct DNSWriter {
     var bytes: [UInt8] = []
-    /// Suffix wire forms → where they start (only offsets a pointer can reach).
-    private var suffixes: [ArraySlice<UInt8>: Int] = [:]
+    /// Suffixes written so far (as in the names given) and where they start: a short list
+    /// compared byte for byte, cheaper for the few names of a message than hashing each suffix.
+    private var suffixes: [(name: ArraySlice<UInt8>, at: Int)] = []
+    /// Beyond this many suffixes new ones are written whole (still correct, less compressed).
+    static let maxSuffixes = 64
 
     init() { bytes.reserveCapacity(512) }
 
@@ -91,12 +94,12 @@ struct DNSWriter {
         var i = 0
         while key[i] != 0 {
             let suffix = key[i...]
-            if let at = suffixes[suffix] {
+            if let known = suffixes.first(where: { $0.name.count == suffix.count && $0.name.elementsEqual(suffix) }) {
                 bytes += name.wire[..<i]
-                u16(0xC000 | UInt16(at))
+                u16(0xC000 | UInt16(known.at))
                 return
             }
-            if bytes.count + i < 0x4000 { suffixes[suffix] = bytes.count + i }
+            if bytes.count + i < 0x4000, suffixes.count < Self.maxSuffixes { suffixes.append((suffix, bytes.count + i)) }
             i += Int(key[i]) + 1
         }
         bytes += name.wire
