@@ -55,6 +55,12 @@ struct DockerPlugin: AsyncParsableCommand {
             return HTTPAnswer(status: HTTPResponseStatus(statusCode: answer.status),
                               contentType: "application/vnd.docker.plugins.v1.2+json", body: answer.body)
         }
+        // Root's alone: whoever can call the driver has the router make links and hand out
+        // addresses on its behalf, which the router's API allows only root (docs/security.md).
+        guard chmod(socket, 0o600) == 0 else {
+            try? await channel.close()
+            throw ValidationError("cannot restrict \(socket) to root: \(String(cString: strerror(errno)))")
+        }
         log("serving the weft network and IPAM driver on \(socket)")
         let stop = DispatchSource.makeSignalSource(signal: SIGTERM)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)

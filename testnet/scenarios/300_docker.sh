@@ -98,6 +98,7 @@ code=$(call /IpamDriver.RequestAddress '{"PoolID":')
 tn_check "a malformed call gets an Err ($code)" bash -c "[ $code = 400 ] && jq -e '.Err | length > 0' $TN_RUN/answer"
 code=$(call /IpamDriver.RequestPool '{"Pool":"","V6":false}')
 tn_check "a pool without --subnet is refused with what to do" bash -c "[ $code = 500 ] && jq -e '.Err | test(\"--subnet\")' $TN_RUN/answer"
+tn_check "the plugin's socket is root's alone (it acts for root on the router)" test "$(stat -c %a "$(tn_docker_plugin_socket 1)")" = 600
 code=$(call /Plugin.Activate '')
 tn_check "the plugin still answers" bash -c "[ $code = 200 ] && jq -e '.Implements | index(\"IpamDriver\")' $TN_RUN/answer"
 
