@@ -136,7 +136,7 @@ let package = Package(
         // The CNI plugin: codecs and commands (WeftCNI), and its executable, which
         // `weft setup-cni` installs as `weft` in the CNI bin directory.
         .target(name: "WeftCNI", dependencies: ["WeftTypes", "WeftAPI", "WeftSystem"], swiftSettings: swiftSettings),
-        .executableTarget(name: "weft-cni", dependencies: ["WeftCNI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "weft-cni", dependencies: ["WeftCNI", "WeftSystem"], swiftSettings: swiftSettings),
         // The Docker network and IPAM driver: the protocol (WeftDocker) and its server.
         .target(name: "WeftDocker", dependencies: ["WeftTypes", "WeftAPI"], swiftSettings: swiftSettings),
         .executableTarget(

@@ -90,16 +90,6 @@ public struct APIClient: Sendable {
         return try Self.parse(received)
     }
 
-    /// Calls and decodes a 2xx JSON answer as `T`, whatever the server (no Accept header: the
-    /// Docker engine's API answers JSON anyway).
-    public func decodeAny<T: Decodable>(_ type: T.Type, _ method: Method, _ path: String) throws(APIClientError) -> T {
-        let response = try call(method, path)
-        guard response.isSuccess else { throw APIClientError(.refused(status: response.status, message: response.message)) }
-        do { return try JSONDecoder().decode(T.self, from: Data(response.body)) } catch {
-            throw APIClientError(.malformed("\(path): \(error)"))
-        }
-    }
-
     /// Connects `fd` to the unix socket, or to host and port.
     private func connect(_ fd: Int32) throws {
         if let unixSocket {

@@ -80,13 +80,16 @@ public struct CNIPlugin: Sendable {
 
     /// The router's answer to a call, or the CNI error a user can act on.
     func call<T>(_ body: () throws(APIClientError) -> T) throws(CNIError) -> T {
-        do { return try body() } catch {
-            switch error.kind {
-            case .notRunning: throw CNIError(.tryAgainLater, Self.notRunning)
-            case .timeout, .closed: throw CNIError(.tryAgainLater, "the weft router did not answer", details: error.description)
-            case .refused(_, let message): throw CNIError(.routerRefused, message)
-            case .malformed, .failed: throw CNIError(.ioFailure, "cannot talk to the weft router", details: error.description)
-            }
+        do { return try body() } catch { throw Self.failure(error) }
+    }
+
+    /// A failed router call as the CNI error a user can act on.
+    static func failure(_ error: APIClientError) -> CNIError {
+        switch error.kind {
+        case .notRunning: CNIError(.tryAgainLater, notRunning)
+        case .timeout, .closed: CNIError(.tryAgainLater, "the weft router did not answer", details: error.description)
+        case .refused(_, let message): CNIError(.routerRefused, message)
+        case .malformed, .failed: CNIError(.ioFailure, "cannot talk to the weft router", details: error.description)
         }
     }
 
@@ -182,8 +185,7 @@ public struct CNIPlugin: Sendable {
     func delNetwork(_ request: CNIRequest) throws(CNIError) {
         let id = try request.attachmentID()
         do { _ = try api.expectOK(.POST, APIPath.detach, form: [("id", id)]) } catch {
-            if Self.isGone(error) { return }
-            _ = try call { () throws(APIClientError) in throw error }
+            if !Self.isGone(error) { throw Self.failure(error) }
         }
     }
 
@@ -233,7 +235,7 @@ public struct CNIPlugin: Sendable {
             // Only attachments this plugin made (ID "container:ifname"), and not those listed.
             guard let ifname = r.interface, r.id.hasSuffix(":" + ifname), !keep.contains(r.id) else { continue }
             do { _ = try api.expectOK(.POST, APIPath.detach, form: [("id", r.id)]) } catch {
-                if !Self.isGone(error) { _ = try call { () throws(APIClientError) in throw error } }
+                if !Self.isGone(error) { throw Self.failure(error) }
             }
         }
     }
@@ -267,8 +269,7 @@ public struct CNIPlugin: Sendable {
     func delIPAM(_ request: CNIRequest) throws(CNIError) {
         let id = try request.attachmentID()
         do { _ = try api.expectOK(.DELETE, APIPath.ip(id)) } catch {
-            if Self.isGone(error) { return }
-            _ = try call { () throws(APIClientError) in throw error }
+            if !Self.isGone(error) { throw Self.failure(error) }
         }
     }
 

@@ -1,3 +1,5 @@
+import WeftTypes
+
 /// What the runtime says in the environment (spec 1.0 "Parameters").
 public struct CNIRequest: Sendable {
     public enum Command: String, Sendable {
@@ -37,7 +39,7 @@ public struct CNIRequest: Sendable {
 
     func requireIfname() throws(CNIError) -> String {
         guard let ifname else { throw CNIError(.invalidEnvironment, "CNI_IFNAME is not set") }
-        guard (1...15).contains(ifname.utf8.count), !ifname.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) else {
+        guard isInterfaceName(ifname) else {
             throw CNIError(.invalidEnvironment, "CNI_IFNAME '\(ifname)' is not an interface name (1 to 15 bytes)")
         }
         return ifname

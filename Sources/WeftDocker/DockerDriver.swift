@@ -218,13 +218,13 @@ public final class DockerDriver: Sendable {
         var lastError = "the endpoint is not listed"
         while ContinuousClock.now < deadline {
             let net: EngineCalls.Network
-            do { net = try engine.decodeAny(EngineCalls.Network.self, .GET, "/v1.41/networks/" + network) } catch {
+            do { net = try engine.decode(EngineCalls.Network.self, "/v1.41/networks/" + network) } catch {
                 lastError = "\(error)"
                 usleepSeconds(0.1)
                 continue
             }
             if let (containerID, member) = net.Containers?.first(where: { $0.value.EndpointID == endpoint }) {
-                let settings = try? engine.decodeAny(EngineCalls.Container.self, .GET, "/v1.41/containers/\(containerID)/json")
+                let settings = try? engine.decode(EngineCalls.Container.self, "/v1.41/containers/\(containerID)/json")
                 let aliases = settings?.NetworkSettings?.Networks?[net.Name]?.Aliases ?? []
                 var names: [String] = []
                 for n in [member.Name] + aliases where DNSName(n) != nil && !names.contains(n) { names.append(n) }

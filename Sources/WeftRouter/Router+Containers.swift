@@ -29,7 +29,7 @@ extension Router {
                     throw APIFailure(.badRequest, "'\(bad)' is not a host name")
                 }
                 if let ifname = request.values("ifname").first, !ifname.isEmpty {
-                    guard Self.isInterfaceName(ifname) else {
+                    guard isInterfaceName(ifname) else {
                         throw APIFailure(.badRequest, "'\(ifname)' is not an interface name (1-15 letters, digits, -_.)")
                     }
                     attach.interface = ifname
@@ -69,12 +69,6 @@ extension Router {
 }
 
 extension Router {
-    /// A Linux interface name: 1 to 15 bytes, none of them `/`, `:` or white space.
-    static func isInterfaceName(_ s: String) -> Bool {
-        (1...15).contains(s.utf8.count) && s != "." && s != ".."
-            && s.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ":") }
-    }
-
     /// Announces the MACs of this host's containers (the data path adds its bridge's).
     func announceMACs() {
         dataPath.announce(containerMACs: Set(containers.list().compactMap { MAC($0.mac) }))

@@ -57,14 +57,17 @@ public func readProcFile(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// Writes `text` to standard error (file descriptor 2) whole, without stdio: the one line a
-/// command prints before it exits with a failure.
-public func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+/// Writes `bytes` to the file descriptor `fd` whole (EINTR retried); stops at the first error.
+public func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) {
+    var rest = Array(bytes)[...]
+    while !rest.isEmpty {
+        let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         if n < 0, Glibc.errno == EINTR { continue }
         guard n > 0 else { return }
-        bytes = bytes.dropFirst(n)
+        rest = rest.dropFirst(n)
     }
 }
+
+/// Writes `text` to standard error without stdio: the one line a command prints before it
+/// exits with a failure.
+public func writeStandardError(_ text: String) { writeAll(2, text.utf8) }

@@ -15,3 +15,10 @@ extension Sequence where Element == UInt8 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// True for a Linux interface name: 1 to 15 bytes of printable ASCII, none of them `/` or `:`,
+/// and not `.` or `..`.
+public func isInterfaceName(_ s: String) -> Bool {
+    (1...15).contains(s.utf8.count) && s != "." && s != ".."
+        && s.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ":") }
+}

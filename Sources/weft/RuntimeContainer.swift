@@ -44,7 +44,7 @@ struct RuntimeContainer {
         guard FileManager.default.fileExists(atPath: socket) else { return nil }
         let engine = APIClient(unixSocket: socket)
         let inspect: DockerInspect
-        do { inspect = try engine.decodeAny(DockerInspect.self, .GET, "/v1.41/containers/\(APIPath.percentEncode(spec))/json") } catch {
+        do { inspect = try engine.decode(DockerInspect.self, "/v1.41/containers/\(APIPath.percentEncode(spec))/json") } catch {
             if case .refused(404, _) = error.kind { return nil }
             if error.kind == .notRunning { return nil }
             throw CLIError("Docker: \(error)")

@@ -132,14 +132,7 @@ public final class HostBridge: Sendable {
         do { namespace = try NetworkNamespace(link.netns) } catch { throw DataPathError(.noSuchNamespace, "\(error)") }
         let c = configuration
         do {
-            try links.withLock { h throws(NetlinkError) in
-                try h.createVeth(link.hostLink, peer: link.interface, mtu: Self.bridgeMTU, peerMTU: c.mtu,
-                                 peerMAC: link.mac.bytes, peerNamespace: namespace.descriptor)
-                try h.setLink(link.hostLink, up: true, master: Self.bridge)
-                // Pinned, so the bridge never floods a frame for a local container (one that came
-                // by the fast path would reach the sleeve and go round again).
-                try h.addBridgeEntry(link.mac.bytes, port: link.hostLink)
-            }
+            try makePair(link, peerNamespace: namespace.descriptor)
             let inside = try namespace.socket()
             for a in link.addresses { try inside.addAddress(a.address, prefix: a.subnet.prefix, to: link.interface) }
             try inside.setLink(link.interface, up: true)
@@ -161,17 +154,27 @@ public final class HostBridge: Sendable {
     private func plugForHandoff(_ link: ContainerLink) throws(DataPathError) {
         let c = configuration
         do {
-            try links.withLock { h throws(NetlinkError) in
-                try h.createVeth(link.hostLink, peer: link.interface, mtu: Self.bridgeMTU, peerMTU: c.mtu, peerMAC: link.mac.bytes)
-                try h.setLink(link.hostLink, up: true, master: Self.bridge)
-                try h.addBridgeEntry(link.mac.bytes, port: link.hostLink)
-            }
+            try makePair(link, peerNamespace: nil)
             // The runtime routes the service address on-link in the container (it has no
             // neighbour entry there: the container asks with ARP, and this bridge answers).
             if c.serviceAddress != nil { try addServiceReturn(link) }
         } catch {
             unplug(link)
             throw DataPathError("cannot make the interface \(link.interface): \(error)")
+        }
+    }
+
+    /// The link's veth pair: the host end up on the bridge, its MAC pinned there, the container
+    /// end with the overlay MTU made in `peerNamespace` (nil: here, for the runtime to move).
+    private func makePair(_ link: ContainerLink, peerNamespace: Int32?) throws(NetlinkError) {
+        let mtu = configuration.mtu
+        try links.withLock { h throws(NetlinkError) in
+            try h.createVeth(link.hostLink, peer: link.interface, mtu: Self.bridgeMTU, peerMTU: mtu,
+                             peerMAC: link.mac.bytes, peerNamespace: peerNamespace)
+            try h.setLink(link.hostLink, up: true, master: Self.bridge)
+            // Pinned, so the bridge never floods a frame for a local container (one that came
+            // by the fast path would reach the sleeve and go round again).
+            try h.addBridgeEntry(link.mac.bytes, port: link.hostLink)
         }
     }
 
