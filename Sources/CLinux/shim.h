@@ -29,14 +29,17 @@ static inline int weft_enter_network_namespace(int fd) { return setns(fd, 0x4000
 static const int WEFT_UDP_SEGMENT = 103;
 static const int WEFT_UDP_GRO = 104;
 
-/* ioctl is variadic (unavailable in Swift): set one ethtool value (ETHTOOL_S*) on `ifname`
-   through the socket `fd`, which decides the network namespace. Returns ioctl's result. */
-static inline int weft_ethtool_set(int fd, const char *ifname, unsigned int cmd, unsigned int value) {
-    struct ethtool_value ev = { .cmd = cmd, .data = value };
+/* ioctl is variadic (unavailable in Swift): any ethtool command whose structure the caller laid
+   out in `data` (ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_SFEATURES, ...) on `ifname`, through
+   the socket `fd`, which decides the network namespace. Returns ioctl's result. */
+static inline int weft_ethtool(int fd, const char *ifname, void *data) {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-    ifr.ifr_data = (char *)&ev;
+    ifr.ifr_data = (char *)data;
     return ioctl(fd, SIOCETHTOOL, &ifr);
 }
+
+/* The virtio-net header a packet socket with PACKET_VNET_HDR reads before each frame. */
+static const int WEFT_PACKET_VNET_HDR = PACKET_VNET_HDR;
 #endif

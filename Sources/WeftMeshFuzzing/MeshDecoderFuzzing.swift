@@ -7,7 +7,7 @@ import WeftTypes
 
 /// Feeds one input to every decoder of mesh network input (frame splitter, handshake header,
 /// key hello, features, messages, topology, IPAM, DNS and MAC gossip payloads, sleeve datagrams,
-/// fast path probes, DNS messages), and what decodes to the merges that take it (topology,
+/// fast path probes, frames to inject, DNS messages), and what decodes to the merges that take it (topology,
 /// DNS store, MAC directory, ring, Paxos, replay window), as the receiver of each would: with
 /// its own name among the entries, so the "+ 1" paths run on whatever versions the input has.
 /// Used by the libFuzzer target in `Fuzz/`; a decoder or a merge that traps is a bug.
@@ -28,6 +28,7 @@ public enum MeshDecoderFuzzing {
             guard (try? MACDirectory.decode(MACDirectory.encode(directory))) == directory else { fatalError("MAC directory round trip") }
         }
         _ = FastpathProbe(frame: UnsafeRawBufferPointer(bytes))
+        prepareInjection(UnsafeRawBufferPointer(bytes))
         mergeAll(buffer, UnsafeRawBufferPointer(bytes))
     }
 
@@ -83,6 +84,22 @@ public enum MeshDecoderFuzzing {
         if let entries = try? DNSGossip.decode(buffer) {
             let again = DNSGossip.encode(entries).flatMap { (try? DNSGossip.decode($0)) ?? [] }
             guard again == entries else { fatalError("DNS gossip round trip changed \(entries)") }
+        }
+    }
+
+    /// A frame the sleeve injects: its offload header never points past what is injected.
+    static func prepareInjection(_ bytes: UnsafeRawBufferPointer) {
+        let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        defer { frame.deallocate() }
+        frame.copyMemory(from: bytes)
+        _ = OffloadHeader.isSuperFrame(UnsafeRawBufferPointer(frame))
+        let (h, length) = OffloadHeader.prepare(frame, mtu: 1376)
+        guard length <= bytes.count else { fatalError("injects \(length) of \(bytes.count) bytes") }
+        if h.flags & OffloadHeader.needsChecksum != 0, Int(h.checksumStart) + Int(h.checksumOffset) + 2 > length {
+            fatalError("checksum field past the frame")
+        }
+        if h.gsoType != OffloadHeader.gsoNone, Int(h.headerLength) > length || h.segmentSize == 0 {
+            fatalError("segmentation past the frame")
         }
     }
 

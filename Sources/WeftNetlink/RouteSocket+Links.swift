@@ -76,13 +76,24 @@ extension RouteSocket {
         return true
     }
 
-    /// Turns TX checksum offload off on a link of this socket's namespace. A veth with it on
-    /// hands pcap frames with unfinished checksums (and, through segmentation offload, frames
-    /// far above the MTU), which the far end would drop.
-    public func disableTxChecksum(_ name: String) throws(NetlinkError) {
-        do { try setEthtoolValue(ioctlSocket, interface: name, command: ethtoolSetTxChecksum, value: 0) } catch {
-            throw NetlinkError(operation: "turn off TX checksum offload on \(name)", errno: error.errno)
+    /// Turns offload features of a link of this socket's namespace on or off by their ethtool
+    /// names (`setEthtoolFeatures`: `decide` answers on, off or nil for each name).
+    public func setOffloads(_ name: String, _ decide: (String) -> Bool?) throws(NetlinkError) {
+        do { try setEthtoolFeatures(ioctlSocket, interface: name, decide) } catch {
+            throw NetlinkError(operation: "set offloads of \(name)", errno: error.errno)
         }
+    }
+
+    /// Sets the largest segmentation-offload super-frame a link takes (`IFLA_GSO_MAX_SIZE`, the
+    /// frame's bytes from its Ethernet header): a larger one is cut into MTU-sized frames before
+    /// the link sends it.
+    public func setGSOMaxSize(_ name: String, _ size: Int) throws(NetlinkError) {
+        guard let index = try linkIndex(named: name) else { throw NetlinkError(operation: "find link \(name)", errno: ENODEV) }
+        let rc = execute(RTM_NEWLINK, flags: 0) { nlh in
+            Self.putLinkHeader(nlh, index: index)
+            mnl_attr_put_u32(nlh, UInt16(IFLA_GSO_MAX_SIZE), UInt32(size))
+        }
+        guard rc == 0 else { throw NetlinkError(operation: "set gso_max_size of \(name)", errno: rc) }
     }
 
     // MARK: internals

@@ -14,7 +14,7 @@ import WeftTypes
         bytes.withUnsafeMutableBytes { h.write(to: $0) }
         #expect(bytes.withUnsafeBytes { SleeveHeader(from: $0) } == h)
         var bad = bytes
-        bad[0] = 2
+        bad[0] = 1  // the version before super-frames
         #expect(bad.withUnsafeBytes { SleeveHeader(from: $0) } == nil)
         bad = bytes
         bad[1] = 0x80

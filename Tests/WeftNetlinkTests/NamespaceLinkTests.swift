@@ -18,7 +18,7 @@ private func ip(_ args: String...) -> String {
 @Suite(.enabled(if: getuid() == 0, "needs root to create network namespaces"))
 struct NamespaceLinkTests {
     /// In a namespace of its own: a bridge, a veth pair with one end made inside a second
-    /// namespace (named, with its MAC and MTU), a bridge port, addresses, links up, offload off,
+    /// namespace (named, with its MAC and MTU), a bridge port, addresses, links up, offloads by name and the largest super-frame,
     /// and deletion; creating what exists is not an error.
     @Test func plumbing() throws {
         let host = "weft-nltest-h\(getpid())", box = "weft-nltest-c\(getpid())"
@@ -39,7 +39,12 @@ struct NamespaceLinkTests {
         try c.addAddress(0x0A20_0005, prefix: 12, to: "ethwe")
         try c.addAddress(0x0A20_0005, prefix: 12, to: "ethwe")
         try c.setLink("ethwe", up: true)
-        try c.disableTxChecksum("ethwe")
+        try c.setOffloads("ethwe") { $0 == "tx-udp-segmentation" ? false : $0 == "tx-tcp-segmentation" ? true : nil }
+        try c.setGSOMaxSize("ethwe", 32768)
+        let features = ip("netns", "exec", box, "ethtool", "-k", "ethwe")
+        #expect(features.contains("tx-udp-segmentation: off"))
+        #expect(features.contains("tx-tcp-segmentation: on"))
+        #expect(ip("-n", box, "-d", "link", "show", "ethwe").contains("gso_max_size 32768"))
         let inBox = ip("-n", box, "-o", "addr", "show", "dev", "ethwe")
         #expect(inBox.contains("10.32.0.5/12"))
         #expect(ip("-n", box, "link", "show", "ethwe").contains("02:11:22:33:44:55"))

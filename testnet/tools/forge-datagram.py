@@ -39,8 +39,8 @@ def frame(dst_mac, dst_ip):
 kind, to = sys.argv[1], sys.argv[2]
 if kind == "sleeve":
     source, dest, dst_mac, dst_ip = sys.argv[3:7]
-    # version 1, flags 0 (unsealed), hops 8, reserved; source, destination, sender; counter.
-    header = bytes([1, 0, 8, 0]) + mac(source) + mac(dest) + mac(source) + struct.pack("!Q", 1 << 40)
+    # version 2, flags 0 (unsealed), hops 8, reserved; source, destination, sender; counter.
+    header = bytes([2, 0, 8, 0]) + mac(source) + mac(dest) + mac(source) + struct.pack("!Q", 1 << 40)
     f = frame(dst_mac, dst_ip)
     payload, port = header + struct.pack("!H", len(f)) + f, 6783
 else:

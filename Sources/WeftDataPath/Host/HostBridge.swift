@@ -72,11 +72,11 @@ public final class HostBridge: Sendable {
                     try h.addAddress(service, prefix: 32, to: Self.bridge)
                     try h.addSourceRule(service, table: c.serviceTable, priority: c.serviceRulePriority)
                 }
-                // Frames reach pcap finished and MTU-sized: the port towards the capture has no
-                // checksum or segmentation offload, so the kernel completes checksums and
-                // segments TCP super-frames (from containers and the host, which keep their
-                // offloads for the fast path) on their way to it, and only there.
-                try h.disableTxChecksum(Self.bridgePort)
+                // Frames reach pcap as the containers' stacks made them: TCP super-frames up to
+                // `largestSuperFrame` whole, checksums unfinished; the sleeve's receiver has the
+                // far kernel finish them (Sleeve.captureOffload, OffloadHeader).
+                try h.setOffloads(Self.bridgePort, Sleeve.captureOffload)
+                try h.setGSOMaxSize(Self.bridgePort, Sleeve.largestSuperFrame)
             }
         } catch {
             throw DataPathError("cannot set up the bridge \(Self.bridge): \(error)")

@@ -16,8 +16,10 @@ final class DatagramAssembler {
 
     private let sleeve: Sleeve
     let batch: DatagramBatch
-    /// Where a fragmented frame's datagrams are laid end to end for one GSO send.
-    private let train = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 16)
+    /// Where a fragmented frame's datagrams are laid end to end for its GSO sends (a 64 KiB
+    /// frame in pieces for the smallest path: 133 datagrams of 548 bytes).
+    private static let trainCapacity = 80 << 10
+    private let train = UnsafeMutableRawPointer.allocate(byteCount: trainCapacity, alignment: 16)
     /// Open datagrams: key → (slot, next hop, body bytes so far, body bytes it may hold).
     private var open: [Key: (slot: Int, hop: PeerName, body: Int, capacity: Int)] = [:]
     private var used = 0
@@ -79,37 +81,48 @@ final class DatagramAssembler {
         return true
     }
 
-    /// Sends all fragments of `frame` in one UDP GSO call: every datagram but the last is
-    /// exactly the path's datagram size. False when GSO is not available or the frame too big.
+    /// Sends all fragments of `frame` in UDP GSO calls of up to 64 datagrams and 65 000 bytes
+    /// (a super-frame takes two): every datagram but the last is exactly the path's datagram
+    /// size. False when GSO is not available.
     private func sendTrain(_ frame: UnsafeRawBufferPointer, _ key: Key, hop: PeerName, id: UInt32, piece: Int) -> Bool {
         let stride = SleeveHeader.size + FragmentHeader.size + piece + (sleeve.configuration.sealed ? AEADKey.overhead : 0)
         let count = (frame.count + piece - 1) / piece
-        guard count * stride <= 65000, sleeve.segmentation.load(ordering: .relaxed) else { return false }
+        guard count * stride <= Self.trainCapacity, sleeve.segmentation.load(ordering: .relaxed) else { return false }
         flush()  // what was queued before this frame leaves before it
         var flags: SleeveHeader.Flags = [.fragment]
         if key.broadcast { flags.insert(.broadcast) }
-        var length = 0, segment = 0
-        let address: sockaddr_in? = sleeve.state.withLock { s in
-            guard var path = s.paths[hop] else { return nil }
-            var offset = 0
-            while offset < frame.count {
-                let n = min(piece, frame.count - offset)
-                let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)  // sealed may be shorter (a clear path)
-                let body = UnsafeMutableRawBufferPointer(rebasing: datagram[SleeveHeader.size...])
-                FragmentHeader(frameID: id, offset: offset, total: frame.count).write(to: body)
-                (body.baseAddress! + FragmentHeader.size).copyMemory(from: frame.baseAddress! + offset, byteCount: n)
-                guard let sealed = sleeve.seal(datagram, bodyLength: FragmentHeader.size + n, flags: flags, source: key.source,
-                                               destination: key.destination, hops: key.hops, path: &path) else { return nil }
-                if segment == 0 { segment = sealed }  // every full piece seals to this size
-                length += sealed
-                offset += n
-            }
+        // The counters under the lock; the sealing after it.
+        guard let grant: Sleeve.Grant = (sleeve.state.withLock { s in
+            guard var path = s.paths[hop], let grant = sleeve.reserve(count, on: &path) else { return nil }
             s.paths[hop] = path
-            return path.address
+            return grant
+        }) else { return false }
+        var length = 0, segment = 0, offset = 0, counter = grant.counter
+        while offset < frame.count {
+            let n = min(piece, frame.count - offset)
+            let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)  // shorter on a clear path
+            let body = UnsafeMutableRawBufferPointer(rebasing: datagram[SleeveHeader.size...])
+            FragmentHeader(frameID: id, offset: offset, total: frame.count).write(to: body)
+            (body.baseAddress! + FragmentHeader.size).copyMemory(from: frame.baseAddress! + offset, byteCount: n)
+            let sealed = sleeve.seal(datagram, bodyLength: FragmentHeader.size + n, flags: flags, source: key.source,
+                                     destination: key.destination, hops: key.hops, key: grant.key, counter: counter)
+            if segment == 0 { segment = sealed }  // every full piece seals to this size
+            length += sealed
+            offset += n
+            counter += 1
         }
-        guard let address else { return false }
-        var iov = iovec(iov_base: train, iov_len: length)
-        guard sleeve.sendSegments(&iov, count: 1, segment: segment, to: address) else { return false }
+        let address = grant.address
+        let perCall = min(64, 65000 / segment) * segment
+        var sent = 0
+        while sent < length {
+            var iov = iovec(iov_base: train + sent, iov_len: min(perCall, length - sent))
+            guard sleeve.sendSegments(&iov, count: 1, segment: segment, to: address) else {
+                // Refused at once: the caller sends the pieces one by one; midway, the frame is
+                // lost (its sender's TCP resends) rather than sent twice.
+                return sent > 0
+            }
+            sent += iov.iov_len
+        }
         sleeve.counters.datagramsSent.add(count, ordering: .relaxed)
         return true
     }
@@ -170,16 +183,15 @@ final class DatagramAssembler {
     private func seal(slot: Int, hop: PeerName, bodyLength: Int, fragment: Bool, _ key: Key) {
         var flags: SleeveHeader.Flags = fragment ? [.fragment] : []
         if key.broadcast { flags.insert(.broadcast) }
-        let buffer = batch.slot(slot)
         batch.lengths[slot] = 0
-        sleeve.state.withLock { s in
-            guard var path = s.paths[hop],
-                  let length = sleeve.seal(buffer, bodyLength: bodyLength, flags: flags, source: key.source,
-                                           destination: key.destination, hops: key.hops, path: &path) else { return }
+        guard let grant: Sleeve.Grant = (sleeve.state.withLock { s in
+            guard var path = s.paths[hop], let grant = sleeve.reserve(1, on: &path) else { return nil }
             s.paths[hop] = path
-            batch.addresses[slot] = path.address
-            batch.lengths[slot] = length
-        }
+            return grant
+        }) else { return }
+        batch.addresses[slot] = grant.address
+        batch.lengths[slot] = sleeve.seal(batch.slot(slot), bodyLength: bodyLength, flags: flags, source: key.source,
+                                          destination: key.destination, hops: key.hops, key: grant.key, counter: grant.counter)
     }
 
     @inline(__always)
@@ -204,14 +216,19 @@ extension Sleeve {
                 guard frame.count >= 14 else { return counters.drop(.malformed) }
                 let now = Self.now()
                 if frame.count > maxFrame {
-                    // Bigger than the overlay MTU: tell the sender (ICMP), or count the drop.
-                    if let length = FragmentationNeeded.answer(to: frame, mtu: configuration.mtu, into: answer) {
-                        _ = inject(UnsafeRawBufferPointer(rebasing: answer[0..<length]))
-                        counters.fragmentationNeeded.add(1, ordering: .relaxed)
+                    // Bigger than the overlay MTU: a TCP super-frame goes whole (the receiver's
+                    // kernel segments it); anything else gets its ICMP answer, or is dropped.
+                    if OffloadHeader.isSuperFrame(frame) {
+                        counters.superFramesSent.add(1, ordering: .relaxed)
                     } else {
-                        counters.drop(.tooBig)
+                        if let length = FragmentationNeeded.answer(to: frame, mtu: configuration.mtu, into: answer) {
+                            _ = inject(UnsafeMutableRawBufferPointer(rebasing: answer[0..<length]))
+                            counters.fragmentationNeeded.add(1, ordering: .relaxed)
+                        } else {
+                            counters.drop(.tooBig)
+                        }
+                        return
                     }
-                    return
                 }
                 let destination = MAC(frame, at: 0)
                 let targets: Targets = state.withLock { s in
@@ -263,7 +280,7 @@ extension Sleeve {
         let assembler = DatagramAssembler(sleeve: self)
         // Frames for local containers, injected together once the batch is handled (they
         // point into its slots, which the next receive overwrites).
-        let frames = FrameBatch(capacity: 512)
+        let frames = FrameBatch(capacity: 512, mtu: configuration.mtu)
         var reassembly = Reassembly()
         defer { reassembly.deallocate() }
         while !isStopped {
@@ -340,13 +357,17 @@ extension Sleeve {
             return header.flags.contains(.broadcast) && relay ? s.broadcastChildren(of: header.source) : []
         }
         for frame in frames where frame.count >= 14 {
+            // The frames lie in this thread's own buffers (receive slots, reassembly): the
+            // injection may rewrite their checksum field (`OffloadHeader`).
+            let writable = UnsafeMutableRawBufferPointer(mutating: frame)
             if let batch {
                 if batch.isFull { inject(batch) }
-                batch.add(frame)
+                batch.add(writable)
             } else {
-                _ = inject(frame)
+                _ = inject(writable)
             }
             counters.framesReceived.add(1, ordering: .relaxed)
+            if frame.count > configuration.mtu + 14 { counters.superFramesReceived.add(1, ordering: .relaxed) }
         }
         for child in children {
             let key = DatagramAssembler.Key(destination: child, source: header.source, broadcast: true, hops: SleeveHeader.maxHops)

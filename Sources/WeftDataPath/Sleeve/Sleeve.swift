@@ -72,7 +72,7 @@ public final class Sleeve: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let socket: DatagramSocket
     private let capture: PcapHandle
-    private let injector: PcapHandle
+    private let injector: FrameInjector
     private let tickBatch = Mutex(DatagramBatch(capacity: 64))
     private let frameIDs = Atomic<UInt32>(0)
     /// Whether the kernel takes UDP GSO sends (cleared after the first refusal).
@@ -135,16 +135,35 @@ public final class Sleeve: Sendable {
         func hears(now: UInt64) -> Bool { lastHeard > 0 && now < lastHeard + Sleeve.pathTimeout }
     }
 
-    /// The bytes captured of a frame: one more than the largest frame the overlay carries, so
-    /// a longer one shows as too big (and gets its ICMP answer from its first bytes) while the
-    /// ring's slots, one frame each, stay the size of a frame, not of 64 KiB.
-    static func captureLength(mtu: Int) -> Int32 { Int32(min(65535, mtu + 14 + 1)) }
+    /// The largest frame the capture port passes whole (its `gso_max_size`): the containers'
+    /// TCP super-frames (at most 64 KiB less the stack's header room, about 65 000 bytes) come
+    /// through as they are; anything larger the kernel cuts into MTU-sized frames first. Also
+    /// the capture's snap length: libpcap's ring slots (immediate mode: TPACKET_V2, one frame
+    /// per slot) are then just under 64 KiB, two to a 128 KiB block.
+    public static let largestSuperFrame = 65400
 
-    /// The capture ring: room for 2048 frames, between 2 and 32 MiB (the kernel's ring pages
-    /// are resident all along: at the default MTU this is 3 MiB instead of 32).
-    static func captureRing(mtu: Int) -> Int32 {
-        let slot = (Int(captureLength(mtu: mtu)) + 96 + 15) & ~15
-        return Int32(min(32 << 20, max(2 << 20, 2048 * slot)))
+    /// The capture ring: 256 slots of a super-frame each (16 MiB, resident all along). A TCP
+    /// stream at full speed hands over mostly super-frames, so this holds several MB of it.
+    static let captureRing: Int32 = 16 << 20
+
+    /// The capture port's offloads by ethtool name (`HostBridge` sets them): checksum and TCP
+    /// segmentation on, so frames reach pcap as the containers' stacks made them (checksums
+    /// unfinished, TCP bursts as super-frames) and the receiver's kernel does that work once,
+    /// only if ever needed (`OffloadHeader`); every other segmentation off, and SCTP's CRC, so
+    /// the kernel finishes those before the capture (the receiver could not tell their size or
+    /// their checksum's place). Names this kernel lacks do not matter; others are left alone.
+    public static func captureOffload(_ feature: String) -> Bool? {
+        switch feature {
+        case "tx-scatter-gather", "tx-checksum-ip-generic", "tx-tcp-segmentation", "tx-tcp6-segmentation",
+             "tx-tcp-ecn-segmentation", "tx-tcp-mangleid-segmentation":
+            true
+        case "tx-checksum-sctp", "tx-gso-list", "tx-gso-partial":
+            false
+        case let f where f.hasPrefix("tx-") && f.hasSuffix("segmentation"):
+            false
+        default:
+            nil
+        }
     }
 
     /// Opens the capture and the UDP socket; `start()` starts the threads.
@@ -153,14 +172,9 @@ public final class Sleeve: Sendable {
         self.logger = logger
         socket = try DatagramSocket(port: configuration.port)
         coalescing = socket.enableReceiveCoalescing()
-        capture = try PcapHandle(interface: configuration.interface, bufferSize: Self.captureRing(mtu: configuration.mtu),
-                                 inbound: true, snaplen: Self.captureLength(mtu: configuration.mtu))
-        injector = try PcapHandle(interface: configuration.interface, bufferSize: 1 << 16, inbound: true, snaplen: 64,
-                                  filter: PcapHandle.injectOnly)
-        do { try injector.bypassQueueing() } catch {
-            // Frames then pass the veth's queueing discipline: slower, still delivered.
-            logger.warning("sleeve: \(error)")
-        }
+        capture = try PcapHandle(interface: configuration.interface, bufferSize: Self.captureRing, inbound: true,
+                                 snaplen: Int32(Self.largestSuperFrame))
+        injector = try FrameInjector(interface: configuration.interface, mtu: configuration.mtu)
         state = Mutex(State())
     }
 
@@ -249,8 +263,9 @@ public final class Sleeve: Sendable {
                         let overhead = SleeveHeader.size + (configuration.sealed ? AEADKey.overhead : 0)
                         let body = max(3, size - overhead)
                         if body > 3 { (slot.baseAddress! + SleeveHeader.size + 3).initializeMemory(as: UInt8.self, repeating: 0, count: body - 3) }
-                        guard let length = seal(slot, bodyLength: body, flags: .heartbeat, source: configuration.me,
-                                                destination: name, hops: 1, path: &path) else { continue }
+                        guard let grant = reserve(1, on: &path, heartbeat: true) else { continue }
+                        let length = seal(slot, bodyLength: body, flags: .heartbeat, source: configuration.me, destination: name,
+                                          hops: 1, key: grant.key, counter: grant.counter)
                         batch.addresses[count] = path.address
                         batch.lengths[count] = length
                         count += 1
@@ -280,22 +295,39 @@ public final class Sleeve: Sendable {
 
     // MARK: shared by both directions
 
-    /// Writes the header for `path` into `slot`, seals the body that follows it when the mesh
-    /// has a password (except frames on a path both ends trust), and returns the datagram's
-    /// length (nil when the path has no key yet).
+    /// What sealing datagrams for one path needs, taken from it under the lock so the sealing
+    /// itself (up to 64 KiB for a super-frame) runs outside: the key (nil: they go unsealed),
+    /// the first of the counters reserved, and where to send.
+    struct Grant {
+        var key: AEADKey?
+        var counter: UInt64
+        var address: sockaddr_in
+    }
+
+    /// Reserves `count` counters of `path` for datagrams about to be sealed (with a password,
+    /// all but frames on a path both ends trust; heartbeats always); nil when the path has no
+    /// key yet. Each counter is used once: a key never seals twice with the same nonce.
+    @inline(__always)
+    func reserve(_ count: Int, on path: inout PeerPath, heartbeat: Bool = false) -> Grant? {
+        let sealing = configuration.sealed && (heartbeat || !path.clear)
+        if sealing, path.sendKey == nil { return nil }
+        let first = path.sendCounter + 1
+        path.sendCounter += UInt64(count)
+        return Grant(key: sealing ? path.sendKey : nil, counter: first, address: path.address)
+    }
+
+    /// Writes the header into `slot` and seals the body that follows it under `key` (when
+    /// given) with `counter`, the header as associated data; returns the datagram's length.
     @inline(__always)
     func seal(_ slot: UnsafeMutableRawBufferPointer, bodyLength: Int, flags: SleeveHeader.Flags, source: PeerName,
-              destination: PeerName, hops: UInt8, path: inout PeerPath) -> Int? {
-        path.sendCounter += 1
+              destination: PeerName, hops: UInt8, key: AEADKey?, counter: UInt64) -> Int {
         var flags = flags
-        let sealing = configuration.sealed && (flags.contains(.heartbeat) || !path.clear)
-        if sealing { flags.insert(.sealed) }
+        if key != nil { flags.insert(.sealed) }
         let header = SleeveHeader(flags: flags, hops: hops, source: source, destination: destination,
-                                  sender: configuration.me, counter: path.sendCounter)
+                                  sender: configuration.me, counter: counter)
         header.write(to: slot)
-        guard sealing else { return SleeveHeader.size + bodyLength }
-        guard let key = path.sendKey else { return nil }
-        let sealed = key.sealInPlace(slot.baseAddress! + SleeveHeader.size, length: bodyLength, counter: path.sendCounter,
+        guard let key else { return SleeveHeader.size + bodyLength }
+        let sealed = key.sealInPlace(slot.baseAddress! + SleeveHeader.size, length: bodyLength, counter: counter,
                                      additional: UnsafeRawBufferPointer(rebasing: slot[0..<SleeveHeader.size]))
         return SleeveHeader.size + sealed
     }
@@ -315,8 +347,9 @@ public final class Sleeve: Sendable {
     /// A number for the next fragmented frame (unique per source, wrapping).
     func nextFrameID() -> UInt32 { frameIDs.wrappingAdd(1, ordering: .relaxed).newValue }
 
+    /// Injects one frame into the bridge (its TCP or UDP checksum field is rewritten).
     @inline(__always)
-    func inject(_ frame: UnsafeRawBufferPointer) -> Bool { injector.inject(frame) }
+    func inject(_ frame: UnsafeMutableRawBufferPointer) -> Bool { injector.inject(frame) }
 
     /// Injects the gathered frames with one call and empties the batch.
     func inject(_ batch: FrameBatch) {

@@ -33,6 +33,10 @@ public final class SleeveCounters: Sendable {
     let datagramsSent = Atomic<Int>(0)
     let datagramsReceived = Atomic<Int>(0)
     let fragmentationNeeded = Atomic<Int>(0)
+    /// TCP super-frames (longer than the overlay MTU) carried whole, from the capture and into
+    /// the bridge.
+    let superFramesSent = Atomic<Int>(0)
+    let superFramesReceived = Atomic<Int>(0)
     /// Frames the kernel could not put in the capture ring (it was full), as libpcap counts.
     let captureDropped = Atomic<Int>(0)
     /// Drops are rare (a bad datagram, no route): a lock is fine there.
@@ -50,6 +54,8 @@ public final class SleeveCounters: Sendable {
             ("weft_sleeve_datagrams_total", [("direction", "sent")], datagramsSent.load(ordering: .relaxed)),
             ("weft_sleeve_datagrams_total", [("direction", "received")], datagramsReceived.load(ordering: .relaxed)),
             ("weft_sleeve_fragmentation_needed_total", [], fragmentationNeeded.load(ordering: .relaxed)),
+            ("weft_sleeve_superframes_total", [("direction", "sent")], superFramesSent.load(ordering: .relaxed)),
+            ("weft_sleeve_superframes_total", [("direction", "received")], superFramesReceived.load(ordering: .relaxed)),
             ("weft_sleeve_capture_dropped_total", [], captureDropped.load(ordering: .relaxed)),
         ]
         let dropped = drops.withLock { $0 }

@@ -5,7 +5,7 @@ import WeftSystem
 /// A libpcap handle on one interface, in immediate mode with a large ring buffer.
 ///
 /// The `pcap_t` pointer never leaves this class, and each handle is used by one thread only
-/// (the sleeve captures on one handle and injects through another), which is what makes the
+/// (the sleeve's capture thread; the fast path captures on one handle and injects through another), which is what makes the
 /// unchecked Sendable safe; `stop()` only calls `pcap_breakloop`, which libpcap allows from
 /// another thread.
 final class PcapHandle: @unchecked Sendable {
@@ -87,63 +87,6 @@ final class PcapHandle: @unchecked Sendable {
         return pcap_stats(handle, &stats) == 0 ? Int(stats.ps_drop) : 0
     }
 
-    /// Sends the frames of `batch` out of the interface with one `sendmmsg` on the capture's
-    /// own packet socket (libpcap injects one frame per call); returns how many went.
-    func inject(_ batch: FrameBatch) -> Int {
-        guard batch.count > 0 else { return 0 }
-        let fd = pcap_fileno(handle)
-        var sent = 0
-        while sent < batch.count {
-            // A refusal (the link went down) drops the rest of this batch; the caller counts it.
-            guard let n = try? sendMessages(fd, batch.headers + sent, count: batch.count - sent, "sendmmsg"), n > 0 else { break }
-            sent += n
-        }
-        return sent
-    }
-
-    /// Lets frames skip the interface's queueing discipline (they go straight to the veth).
-    func bypassQueueing() throws(SystemError) {
-        try setSocketOption(pcap_fileno(handle), level: SOL_PACKET, name: LinuxSocketOption.packetQdiscBypass, value: Int32(1),
-                            "setsockopt(PACKET_QDISC_BYPASS)")
-    }
-
     /// Makes a running `dispatch` return.
     func stop() { pcap_breakloop(handle) }
-}
-
-/// Frames gathered for one batched injection: pointers into buffers that stay valid until
-/// `inject` (the receive batch's slots). One per thread.
-final class FrameBatch {
-    let capacity: Int
-    private(set) var count = 0
-    let iovecs: UnsafeMutablePointer<iovec>
-    let headers: UnsafeMutablePointer<MultiMessageHeader>
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        iovecs = .allocate(capacity: capacity)
-        headers = .allocate(capacity: capacity)
-        for i in 0..<capacity {
-            var h = MultiMessageHeader()
-            h.msg_hdr.msg_iov = iovecs + i
-            h.msg_hdr.msg_iovlen = 1
-            headers[i] = h
-        }
-    }
-
-    deinit {
-        iovecs.deallocate()
-        headers.deallocate()
-    }
-
-    var isFull: Bool { count == capacity }
-
-    /// Adds a frame; the caller injects first when the batch is full.
-    @inline(__always)
-    func add(_ frame: UnsafeRawBufferPointer) {
-        iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count)
-        count += 1
-    }
-
-    func removeAll() { count = 0 }
 }

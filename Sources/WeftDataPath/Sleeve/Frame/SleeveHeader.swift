@@ -3,7 +3,7 @@ public import WeftTypes
 
 /// The header of every sleeve datagram on UDP 6783 (30 bytes, big-endian):
 ///
-///     0  version (1)      1  flags      2  hops left      3  reserved (0)
+///     0  version (2)      1  flags      2  hops left      3  reserved (0)
 ///     4  source peer (6: where the frames entered the overlay)
 ///    10  destination peer (6: where they leave it; zero for a broadcast)
 ///    16  sender peer (6: the hop that sent this datagram, whose session key seals it)
@@ -15,9 +15,13 @@ public import WeftTypes
 /// body a `FragmentHeader` and a piece of the frame. A heartbeat's body is three bytes (flags:
 /// bit 0 "I hear you", bit 1 "I trust your subnet", bit 2 "probe"; then the largest probe
 /// received from the receiver lately, u16), padded with zeros when it is a path-MTU probe.
+///
+/// Version 2: frames travel as the sender's stack made them (TCP and UDP checksums unfinished,
+/// TCP super-frames longer than the MTU: `OffloadHeader`); a version-1 router would deliver
+/// those broken, so each refuses the other's datagrams (counted malformed) instead.
 public struct SleeveHeader: Equatable, Sendable {
     public static let size = 30
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// Hops a datagram may take before it is dropped (relays decrement it).
     public static let maxHops: UInt8 = 8
 
