@@ -102,13 +102,22 @@ public struct AEADKey: Sendable, Equatable {
     @inline(__always)
     public func sealInPlace(_ message: UnsafeMutableRawPointer, length: Int, counter: UInt64,
                             additional: UnsafeRawBufferPointer) -> Int {
+        seal(into: message, from: message, length: length, counter: counter, additional: additional)
+    }
+
+    /// Seals `length` bytes at `message` into `output` (the same place, or one that does not
+    /// overlap it, with room for `length + overhead` bytes): the copy and the sealing in one
+    /// pass. Returns the sealed length.
+    @inline(__always)
+    public func seal(into output: UnsafeMutableRawPointer, from message: UnsafeRawPointer, length: Int, counter: UInt64,
+                     additional: UnsafeRawBufferPointer) -> Int {
         var nonce = Self.nonce(counter)
         var written: UInt64 = 0
-        let m = message.assumingMemoryBound(to: UInt8.self)
+        let c = output.assumingMemoryBound(to: UInt8.self), m = message.assumingMemoryBound(to: UInt8.self)
         if let aes {
             withUnsafeBytes(of: &nonce) { n in
                 _ = crypto_aead_aes256gcm_encrypt_afternm(
-                    m, &written, m, UInt64(length),
+                    c, &written, m, UInt64(length),
                     additional.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(additional.count), nil,
                     n.baseAddress!.assumingMemoryBound(to: UInt8.self), aes.state)
             }
@@ -117,7 +126,7 @@ public struct AEADKey: Sendable, Equatable {
         withUnsafeBytes(of: &nonce) { n in
             bytes.withUnsafeBufferPointer { k in
                 _ = crypto_aead_chacha20poly1305_ietf_encrypt(
-                    m, &written, m, UInt64(length),
+                    c, &written, m, UInt64(length),
                     additional.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(additional.count), nil,
                     n.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!)
             }

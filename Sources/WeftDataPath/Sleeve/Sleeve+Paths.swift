@@ -20,6 +20,8 @@ final class DatagramAssembler {
     /// frame in pieces for the smallest path: 133 datagrams of 548 bytes).
     private static let trainCapacity = 80 << 10
     private let train = UnsafeMutableRawPointer.allocate(byteCount: trainCapacity, alignment: 16)
+    /// The train's datagrams (sealed), or their headers and pieces (clear), for `sendmsg`.
+    private let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: 2 * (trainCapacity / 548 + 1))
     /// Open datagrams: key → (slot, next hop, body bytes so far, body bytes it may hold).
     private var open: [Key: (slot: Int, hop: PeerName, body: Int, capacity: Int)] = [:]
     private var used = 0
@@ -29,7 +31,10 @@ final class DatagramAssembler {
         batch = DatagramBatch(capacity: slots)
     }
 
-    deinit { train.deallocate() }
+    deinit {
+        train.deallocate()
+        iovecs.deallocate()
+    }
 
     /// Adds `frame` for `key`; false when there is no working path towards the destination. A
     /// frame too big for one datagram goes out at once in fragments.
@@ -97,31 +102,47 @@ final class DatagramAssembler {
             s.paths[hop] = path
             return grant
         }) else { return false }
-        var length = 0, segment = 0, offset = 0, counter = grant.counter
+        // Sealed, each datagram is laid out whole in the train (the piece sealed straight from
+        // the frame); clear, the train holds the headers and the kernel gathers each piece from
+        // the frame itself: one iovec per datagram, or two.
+        let gathered = grant.key == nil
+        let perDatagram = gathered ? 2 : 1
+        var length = 0, segment = 0, offset = 0, counter = grant.counter, datagrams = 0
         while offset < frame.count {
             let n = min(piece, frame.count - offset)
-            let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)  // shorter on a clear path
+            let datagram = UnsafeMutableRawBufferPointer(start: train + length, count: stride)
             let body = UnsafeMutableRawBufferPointer(rebasing: datagram[SleeveHeader.size...])
             FragmentHeader(frameID: id, offset: offset, total: frame.count).write(to: body)
-            (body.baseAddress! + FragmentHeader.size).copyMemory(from: frame.baseAddress! + offset, byteCount: n)
-            let sealed = sleeve.seal(datagram, bodyLength: FragmentHeader.size + n, flags: flags, source: key.source,
-                                     destination: key.destination, hops: key.hops, key: grant.key, counter: counter)
-            if segment == 0 { segment = sealed }  // every full piece seals to this size
-            length += sealed
+            let size: Int
+            if gathered {
+                let headers = sleeve.seal(datagram, bodyLength: FragmentHeader.size, flags: flags, source: key.source,
+                                          destination: key.destination, hops: key.hops, key: nil, counter: counter)
+                iovecs[2 * datagrams] = iovec(iov_base: train + length, iov_len: headers)
+                iovecs[2 * datagrams + 1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress! + offset), iov_len: n)
+                length += headers
+                size = headers + n
+            } else {
+                size = sleeve.seal(datagram, bodyLength: FragmentHeader.size + n, flags: flags, source: key.source,
+                                   destination: key.destination, hops: key.hops, key: grant.key, counter: counter,
+                                   piece: frame.baseAddress! + offset)
+                iovecs[datagrams] = iovec(iov_base: train + length, iov_len: size)
+                length += size
+            }
+            if segment == 0 { segment = size }  // every full piece makes a datagram of this size
             offset += n
             counter += 1
+            datagrams += 1
         }
-        let address = grant.address
-        let perCall = min(64, 65000 / segment) * segment
+        let perCall = min(64, 65000 / segment)
         var sent = 0
-        while sent < length {
-            var iov = iovec(iov_base: train + sent, iov_len: min(perCall, length - sent))
-            guard sleeve.sendSegments(&iov, count: 1, segment: segment, to: address) else {
+        while sent < datagrams {
+            let n = min(perCall, datagrams - sent)
+            guard sleeve.sendSegments(iovecs + sent * perDatagram, count: n * perDatagram, segment: segment, to: grant.address) else {
                 // Refused at once: the caller sends the pieces one by one; midway, the frame is
                 // lost (its sender's TCP resends) rather than sent twice.
                 return sent > 0
             }
-            sent += iov.iov_len
+            sent += n
         }
         sleeve.counters.datagramsSent.add(count, ordering: .relaxed)
         return true
@@ -422,13 +443,15 @@ extension Sleeve {
         }
         var bodyLength = datagram.count - SleeveHeader.size
         if sealed, let key {
-            guard let opened = key.openInPlace(datagram.baseAddress! + SleeveHeader.size, length: bodyLength,
-                                               counter: header.counter,
-                                               additional: UnsafeRawBufferPointer(rebasing: datagram[0..<SleeveHeader.size])) else {
+            // The header (and a fragment's header) authenticated, the rest opened in place.
+            let clear = SleeveHeader.clearBytes(header.flags)
+            guard datagram.count >= clear, let opened = key.openInPlace(datagram.baseAddress! + clear, length: datagram.count - clear,
+                                                                         counter: header.counter,
+                                                                         additional: UnsafeRawBufferPointer(rebasing: datagram[0..<clear])) else {
                 counters.drop(.forged)
                 return nil
             }
-            bodyLength = opened
+            bodyLength = clear - SleeveHeader.size + opened
         }
         let body = UnsafeRawBufferPointer(rebasing: datagram[SleeveHeader.size..<(SleeveHeader.size + bodyLength)])
         let fresh = state.withLock { s -> Bool in

@@ -317,19 +317,27 @@ public final class Sleeve: Sendable {
     }
 
     /// Writes the header into `slot` and seals the body that follows it under `key` (when
-    /// given) with `counter`, the header as associated data; returns the datagram's length.
+    /// given) with `counter`; returns the datagram's length. The header is associated data, and
+    /// so is a fragment's `FragmentHeader` (the piece alone is sealed). With `piece`, a
+    /// fragment's piece is taken from there (the capture ring) rather than from the slot: sealed
+    /// or copied into place in one pass.
     @inline(__always)
     func seal(_ slot: UnsafeMutableRawBufferPointer, bodyLength: Int, flags: SleeveHeader.Flags, source: PeerName,
-              destination: PeerName, hops: UInt8, key: AEADKey?, counter: UInt64) -> Int {
+              destination: PeerName, hops: UInt8, key: AEADKey?, counter: UInt64, piece: UnsafeRawPointer? = nil) -> Int {
         var flags = flags
         if key != nil { flags.insert(.sealed) }
         let header = SleeveHeader(flags: flags, hops: hops, source: source, destination: destination,
                                   sender: configuration.me, counter: counter)
         header.write(to: slot)
-        guard let key else { return SleeveHeader.size + bodyLength }
-        let sealed = key.sealInPlace(slot.baseAddress! + SleeveHeader.size, length: bodyLength, counter: counter,
-                                     additional: UnsafeRawBufferPointer(rebasing: slot[0..<SleeveHeader.size]))
-        return SleeveHeader.size + sealed
+        let clear = SleeveHeader.clearBytes(flags)
+        let message = slot.baseAddress! + clear, length = SleeveHeader.size + bodyLength - clear
+        guard let key else {
+            if let piece { message.copyMemory(from: piece, byteCount: length) }
+            return SleeveHeader.size + bodyLength
+        }
+        let sealed = key.seal(into: message, from: piece ?? UnsafeRawPointer(message), length: length, counter: counter,
+                              additional: UnsafeRawBufferPointer(rebasing: slot[0..<clear]))
+        return clear + sealed
     }
 
     /// The neighbour to send to for `destination`: itself when its UDP path works; else the

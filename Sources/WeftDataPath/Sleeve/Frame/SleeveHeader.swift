@@ -9,10 +9,11 @@ public import WeftTypes
 ///    16  sender peer (6: the hop that sent this datagram, whose session key seals it)
 ///    22  counter (8: the nonce of the seal, and the replay-window position)
 ///
-/// Then the body: frames, each a u16 length and the Ethernet frame, sealed as one
-/// ChaCha20-Poly1305 message (the header is its associated data) when the mesh has a password.
-/// A frame too large for one datagram travels in fragments instead, one per datagram, each
-/// body a `FragmentHeader` and a piece of the frame. A heartbeat's body is three bytes (flags:
+/// Then the body: frames, each a u16 length and the Ethernet frame, sealed as one AEAD message
+/// (the header is its associated data) when the mesh has a password. A frame too large for one
+/// datagram travels in fragments instead, one per datagram, each body a `FragmentHeader` and a
+/// piece of the frame; sealed, the fragment header is associated data too and the piece alone
+/// the message (so a piece is sealed straight from the capture ring). A heartbeat's body is three bytes (flags:
 /// bit 0 "I hear you", bit 1 "I trust your subnet", bit 2 "probe"; then the largest probe
 /// received from the receiver lately, u16), padded with zeros when it is a path-MTU probe.
 ///
@@ -21,6 +22,11 @@ public import WeftTypes
 /// those broken, so each refuses the other's datagrams (counted malformed) instead.
 public struct SleeveHeader: Equatable, Sendable {
     public static let size = 30
+
+    /// The bytes at the start of a datagram with `flags` that are authenticated but not sealed:
+    /// the header, and a fragment's `FragmentHeader`.
+    @inline(__always)
+    public static func clearBytes(_ flags: Flags) -> Int { flags.contains(.fragment) ? size + FragmentHeader.size : size }
     public static let version: UInt8 = 2
     /// Hops a datagram may take before it is dropped (relays decrement it).
     public static let maxHops: UInt8 = 8
