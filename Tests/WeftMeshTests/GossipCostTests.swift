@@ -30,6 +30,36 @@ import WeftTypes
         #expect(mesh.entriesReceived.count == 12)
     }
 
+    /// In a partial mesh where some peers are three hops from a change (a ring of 24 with
+    /// chords to the peer 6 further on: no full mesh, no common neighbour with either end of
+    /// most links), a dropped connection still reaches each peer about once per changed entry:
+    /// relays further than one hop from the origin pass it on along one breadth-first tree
+    /// instead of from every neighbour (up to a peer's whole degree before).
+    @Test func aChangeCrossesAPartialMeshOnce() {
+        var mesh = InMemoryMesh()
+        let n = 24
+        for i in 1...n { mesh.addPeer(Self.name(i)) }
+        for i in 1...n {
+            mesh.connect(Self.name(i), Self.name(i % n + 1))
+            mesh.connect(Self.name(i), Self.name((i + 5) % n + 1))
+            mesh.run()
+        }
+        #expect(mesh.converged)
+        mesh.resetCounters()
+        mesh.disconnect(Self.name(1), Self.name(2))
+        mesh.run()
+        #expect(mesh.converged)
+        var total = 0
+        for (peer, byOrigin) in mesh.entriesReceived {
+            for (origin, count) in byOrigin {
+                #expect(count <= 2, "\(peer) heard \(origin)'s change \(count) times")
+                total += count
+            }
+        }
+        // Two changed entries, each to the other 23 peers: 46 is the least.
+        #expect(total <= 52, "\(total) entries received")
+    }
+
     /// A peer joining with five connections at once is caught up by the first; the others'
     /// answers carry only what changed meanwhile, so it hears each entry about once, and each
     /// neighbour's (which changes as it joins) a few times (without the one-after-the-other

@@ -216,28 +216,62 @@ public struct MeshNode: Sendable {
     }
 
     /// The neighbours a change of `origin`'s entry (first heard from `sender`) goes on to, so
-    /// that each peer hears it about once. The origin sends its own changes to all of its
-    /// neighbours; a neighbour of the origin passes it on to each of its neighbours that is not
-    /// one, unless a neighbour of both with a smaller name will (the smallest takes it); a peer
-    /// further away passes it on only to neighbours that have no neighbour of the origin (and
-    /// are not the sender's: the sender has taken care of those). All of it by our view of
-    /// the topology: where views disagree a peer may hear twice or not at all, and the
-    /// `settle()` digest after the last change fills what was missed.
+    /// that each peer hears it about once: along a breadth-first tree from the origin in which
+    /// each peer's parent is its smallest-named neighbour one hop nearer the origin. The origin
+    /// sends its own changes to all of its neighbours; a peer at distance d passes it on to each
+    /// neighbour at distance d + 1 whose neighbours at distance d have no smaller name than its
+    /// own. Near the origin (d = 1) that needs only the origin's and the neighbour's links; further
+    /// away, distances from a breadth-first search of our view as far as ourselves. All of
+    /// it by our view of the topology: where views disagree a peer may hear twice or not at all,
+    /// and the `settle()` digest after the last change fills what was missed.
     func relayTargets(of origin: PeerName, from sender: PeerName?) -> [PeerName] {
         guard let originLinks = topology.peers[origin]?.connections else { return [] }
         let me = identity.name
-        let nearOrigin = neighbours[origin] != nil
-        let senderLinks = sender.flatMap { topology.peers[$0]?.connections } ?? [:]
         var targets: [PeerName] = []
-        for hop in neighbours.keys where hop != origin && hop != sender && originLinks[hop] == nil {
-            guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
-            if nearOrigin {
+        if neighbours[origin] != nil {
+            for hop in neighbours.keys where hop != origin && hop != sender && originLinks[hop] == nil {
+                guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
                 if !hopLinks.keys.contains(where: { $0 < me && $0 != origin && originLinks[$0] != nil }) { targets.append(hop) }
-            } else if senderLinks[hop] == nil, !hopLinks.keys.contains(where: { originLinks[$0] != nil }) {
-                targets.append(hop)
             }
+            return targets.sorted()
+        }
+        let distance = distances(from: origin, through: me)
+        guard let mine = distance[me] else {
+            // Our view does not reach the origin: pass it to the neighbours no neighbour of the
+            // origin (nor the sender) will.
+            let senderLinks = sender.flatMap { topology.peers[$0]?.connections } ?? [:]
+            for hop in neighbours.keys where hop != origin && hop != sender && originLinks[hop] == nil {
+                guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
+                if senderLinks[hop] == nil, !hopLinks.keys.contains(where: { originLinks[$0] != nil }) { targets.append(hop) }
+            }
+            return targets.sorted()
+        }
+        // A neighbour the search did not reach is one hop further than we are.
+        for hop in neighbours.keys where hop != origin && hop != sender && distance[hop] == nil {
+            guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
+            if !hopLinks.keys.contains(where: { $0 < me && distance[$0] == mine }) { targets.append(hop) }
         }
         return targets.sorted()
+    }
+
+    /// Hops from `origin` in our view (breadth first over the peers' announced connections), as
+    /// far as `peer` (peers further away have none).
+    private func distances(from origin: PeerName, through peer: PeerName) -> [PeerName: Int] {
+        var distance: [PeerName: Int] = [origin: 0]
+        var layer = [origin], depth = 0, last = Int.max
+        while !layer.isEmpty, depth < last {
+            depth += 1
+            var next: [PeerName] = []
+            for node in layer {
+                for linked in topology.peers[node]?.connections.keys ?? [:].keys where distance[linked] == nil {
+                    distance[linked] = depth
+                    next.append(linked)
+                    if linked == peer { last = depth }
+                }
+            }
+            layer = next
+        }
+        return distance
     }
 
     /// Some time after the last topology change: a summary (peer count and checksum of the
