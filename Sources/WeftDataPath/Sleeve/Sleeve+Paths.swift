@@ -96,12 +96,8 @@ final class DatagramAssembler {
         flush()  // what was queued before this frame leaves before it
         var flags: SleeveHeader.Flags = [.fragment]
         if key.broadcast { flags.insert(.broadcast) }
-        // The counters under the lock; the sealing after it.
-        guard let grant: Sleeve.Grant = (sleeve.state.withLock { s in
-            guard var path = s.paths[hop], let grant = sleeve.reserve(count, on: &path) else { return nil }
-            s.paths[hop] = path
-            return grant
-        }) else { return false }
+        // The counters under the lock, the sealing after it.
+        guard let grant = sleeve.reserve(count, towards: hop) else { return false }
         // Sealed, each datagram is laid out whole in the train (the piece sealed straight from
         // the frame); clear, the train holds the headers and the kernel gathers each piece from
         // the frame itself: one iovec per datagram, or two.
@@ -205,11 +201,7 @@ final class DatagramAssembler {
         var flags: SleeveHeader.Flags = fragment ? [.fragment] : []
         if key.broadcast { flags.insert(.broadcast) }
         batch.lengths[slot] = 0
-        guard let grant: Sleeve.Grant = (sleeve.state.withLock { s in
-            guard var path = s.paths[hop], let grant = sleeve.reserve(1, on: &path) else { return nil }
-            s.paths[hop] = path
-            return grant
-        }) else { return }
+        guard let grant = sleeve.reserve(1, towards: hop) else { return }
         batch.addresses[slot] = grant.address
         batch.lengths[slot] = sleeve.seal(batch.slot(slot), bodyLength: bodyLength, flags: flags, source: key.source,
                                           destination: key.destination, hops: key.hops, key: grant.key, counter: grant.counter)

@@ -318,6 +318,16 @@ public final class Sleeve: Sendable {
         return Grant(key: sealing ? path.sendKey : nil, counter: first, address: path.address)
     }
 
+    /// `reserve` on the path to neighbour `hop`, under the lock; nil when there is no such path
+    /// (or no key yet).
+    func reserve(_ count: Int, towards hop: PeerName) -> Grant? {
+        state.withLock { s in
+            guard var path = s.paths[hop], let grant = reserve(count, on: &path) else { return nil }
+            s.paths[hop] = path
+            return grant
+        }
+    }
+
     /// Writes the header into `slot` and seals the body that follows it under `key` (when
     /// given) with `counter`; returns the datagram's length. The header is associated data, and
     /// so is a fragment's `FragmentHeader` (the piece alone is sealed). With `piece`, a
