@@ -7,8 +7,9 @@
 # jumbo overlay carried in fragments), and the userspace overlays of Debian's packages: fastd,
 # nebula, wireguard-go and tinc. Every configuration runs once per round, side by side,
 # RUNS rounds; the table gives each median in Gbit/s and its ratios (medians of the rounds'
-# ratios) to the raw underlay and to both hand-made VXLANs, with the CPU the overlay's daemons
-# used (cores, summed over both hosts) and their resident memory, and the request/response
+# ratios; each round's ratio to the raw underlay and their spread too) to the raw underlay and to
+# both hand-made VXLANs, with the CPU the overlay's daemons used (cores, summed over both hosts),
+# the throughput per core of it (Mbit/s), their resident memory, and the request/response
 # latency (ICMP echo round trips, p50 and p99, medians over the rounds) after each transfer.
 #   testnet/bench/throughput.sh [RUNS] [DURATION] [CONFIG...]
 #   (defaults: 3 runs of 5 s; configs: raw vxlan vxlan-bridge fastdp sleeve sleeve-password sleeve-jumbo
@@ -268,11 +269,19 @@ ratio() {
     paste <(printf '%s' "${results[$1]}" | awk 'NF {print $1}') <(printf '%s' "${results[$2]}" | awk 'NF {print $1}') |
         awk '$2 > 0 {print $1 / $2}' | tn_median | xargs printf '%.3f'
 }
-echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+# Each round's ratio of $1 to the raw veth, and their spread: "r1 r2 r3 (min–max)".
+rounds() {
+    [ -n "${results[raw]:-}" ] || { echo "-"; return; }
+    paste <(printf '%s' "${results[$1]}" | awk 'NF {print $1}') <(printf '%s' "${results[raw]}" | awk 'NF {print $1}') |
+        awk '$2 > 0 { r = $1 / $2; s = s sprintf("%.3f ", r); if (n == 0 || r < lo) lo = r; if (n == 0 || r > hi) hi = r; n++ }
+             END { printf "%s(%.3f–%.3f)", s, lo, hi }'
+}
+echo "| path | runs (Gbit/s) | median (Gbit/s) | ratio to raw veth | per round (spread) | to hand-made VXLAN, host to host | to hand-made VXLAN, container to container | daemon CPU (cores) | Mbit/s per daemon core | daemon RSS (MiB) | RTT p50 / p99 (µs) |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in "${configs[@]}"; do
     all=$(printf '%s' "${results[$c]}" | awk 'NF {printf "%s ", $1}')
     cpu=$(col "$c" 2); rss=$(col "$c" 3)
-    case $c in raw|vxlan|vxlan-bridge) cpu="-"; rss="-";; esac
-    echo "| $c | ${all% } | $(col "$c" 1) | $(ratio "$c" raw) | $(ratio "$c" vxlan) | $(ratio "$c" vxlan-bridge) | $cpu | $rss | $(col "$c" 4) / $(col "$c" 5) |"
+    per_core=$(awk -v g="$(col "$c" 1)" -v c="$cpu" 'BEGIN { if (c > 0.005) printf "%.0f", g * 1000 / c; else print "kernel" }')
+    case $c in raw|vxlan|vxlan-bridge) cpu="-"; rss="-"; per_core="-";; esac
+    echo "| $c | ${all% } | $(col "$c" 1) | $(ratio "$c" raw) | $(rounds "$c") | $(ratio "$c" vxlan) | $(ratio "$c" vxlan-bridge) | $cpu | $per_core | $rss | $(col "$c" 4) / $(col "$c" 5) |"
 done
