@@ -227,31 +227,30 @@ public struct MeshNode: Sendable {
     func relayTargets(of origin: PeerName, from sender: PeerName?) -> [PeerName] {
         guard let originLinks = topology.peers[origin]?.connections else { return [] }
         let me = identity.name
-        var targets: [PeerName] = []
+        // Which neighbours are one hop further from the origin than we are, and which of their
+        // own neighbours pass it to them instead of us.
+        let further: (PeerName) -> Bool, takenBy: (PeerName) -> Bool
         if neighbours[origin] != nil {
-            for hop in neighbours.keys where hop != origin && hop != sender && originLinks[hop] == nil {
-                guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
-                if !hopLinks.keys.contains(where: { $0 < me && $0 != origin && originLinks[$0] != nil }) { targets.append(hop) }
+            further = { originLinks[$0] == nil }
+            takenBy = { $0 < me && originLinks[$0] != nil }
+        } else {
+            let distance = distances(from: origin, through: me)
+            if let mine = distance[me] {
+                further = { distance[$0] == nil }  // the search stopped at our distance
+                takenBy = { $0 < me && distance[$0] == mine }
+            } else {
+                // Our view does not reach the origin: the neighbours no neighbour of the origin
+                // (nor the sender) will tell.
+                let senderLinks = sender.flatMap { topology.peers[$0]?.connections } ?? [:]
+                further = { originLinks[$0] == nil && senderLinks[$0] == nil }
+                takenBy = { originLinks[$0] != nil }
             }
-            return targets.sorted()
         }
-        let distance = distances(from: origin, through: me)
-        guard let mine = distance[me] else {
-            // Our view does not reach the origin: pass it to the neighbours no neighbour of the
-            // origin (nor the sender) will.
-            let senderLinks = sender.flatMap { topology.peers[$0]?.connections } ?? [:]
-            for hop in neighbours.keys where hop != origin && hop != sender && originLinks[hop] == nil {
-                guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
-                if senderLinks[hop] == nil, !hopLinks.keys.contains(where: { originLinks[$0] != nil }) { targets.append(hop) }
-            }
-            return targets.sorted()
-        }
-        // A neighbour the search did not reach is one hop further than we are.
-        for hop in neighbours.keys where hop != origin && hop != sender && distance[hop] == nil {
-            guard let hopLinks = topology.peers[hop]?.connections else { targets.append(hop); continue }
-            if !hopLinks.keys.contains(where: { $0 < me && distance[$0] == mine }) { targets.append(hop) }
-        }
-        return targets.sorted()
+        return neighbours.keys.filter { hop in
+            guard hop != origin, hop != sender, further(hop) else { return false }
+            guard let hopLinks = topology.peers[hop]?.connections else { return true }
+            return !hopLinks.keys.contains(where: takenBy)
+        }.sorted()
     }
 
     /// Hops from `origin` in our view (breadth first over the peers' announced connections), as
