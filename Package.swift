@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftNetlinkTests",
-            dependencies: ["WeftNetlink"],
+            dependencies: ["WeftNetlink", "WeftSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WeftTypesTests", dependencies: ["WeftTypes"], swiftSettings: swiftSettings),

@@ -57,6 +57,8 @@ public final class Mesh: Sendable {
     struct Live {
         var connection: EstablishedConnection
         var summary: ConnectionSummary
+        /// The host part of the summary's address (parsed once: every view names it).
+        var host: String
     }
 
     struct State: ~Copyable {
@@ -297,7 +299,7 @@ public final class Mesh: Sendable {
     private func makeView(_ s: inout State) -> MeshView {
         let routes = s.node.currentRoutes()
         let neighbours = s.live.map { name, live in
-            MeshNeighbour(name: name, host: Self.host(of: live.summary.address), keys: live.connection.keys,
+            MeshNeighbour(name: name, host: live.host, keys: live.connection.keys,
                           capabilities: live.connection.remote.capabilities)
         }
         let nicknames = Dictionary(s.node.topology.peers.values.map { ($0.name, $0.nickname) }, uniquingKeysWith: { a, _ in a })
@@ -389,23 +391,29 @@ public final class Mesh: Sendable {
 
     /// Every known peer we are not connected to becomes a target at the addresses its
     /// neighbours report: an outbound connection names the peer's listening address; an
-    /// inbound one its IP, at our own port.
+    /// inbound one its IP, at our own port. (Looked up per peer not connected, its reporters
+    /// found in the link matrix, so a formed mesh costs one lookup per peer; a peer others
+    /// report but whose own entry has not arrived yet waits for it.)
     private func refreshDiscovery(_ s: inout State) {
         let me = configuration.identity.name
-        // Per peer not connected: the listening addresses its diallers report, or if nobody
-        // dialled it, the addresses it connected from (each parsed once).
-        var reported: [PeerName: (dialled: Set<String>, from: Set<String>)] = [:]
-        for entry in s.node.topology.peers.values {
-            for c in entry.connections.values where c.remote != me && s.live[c.remote] == nil {
-                if c.outbound { reported[c.remote, default: ([], [])].dialled.insert(c.address) }
-                else { reported[c.remote, default: ([], [])].from.insert(c.address) }
-            }
-        }
+        let peers = s.node.topology.peers, links = s.node.topology.links
         var candidates: [String: PeerName] = [:]
-        for (peer, addresses) in reported {
-            for a in addresses.dialled.isEmpty ? addresses.from : addresses.dialled {
+        for peer in peers.keys where peer != me && s.live[peer] == nil {
+            guard let u = links.slot(of: peer) else { continue }
+            // The listening addresses its diallers report, or if nobody dialled it, the
+            // addresses it connected from.
+            var dialled: [String] = [], from: [String] = []
+            for i in links.names.indices where i != u && links.isLinked(i, to: u) {
+                guard let c = links.names[i].flatMap({ peers[$0]?.connections[peer] }) else { continue }
+                if c.outbound {
+                    if !dialled.contains(c.address) { dialled.append(c.address) }
+                } else if dialled.isEmpty, !from.contains(c.address) {
+                    from.append(c.address)
+                }
+            }
+            for a in dialled.isEmpty ? from : dialled {
                 guard var address = PeerAddress(a, defaultPort: configuration.port) else { continue }
-                if addresses.dialled.isEmpty { address.port = configuration.port }
+                if dialled.isEmpty { address.port = configuration.port }
                 candidates[address.description] = peer
             }
         }
@@ -453,7 +461,7 @@ extension Mesh: PeerConnectionDelegate {
             guard refusal == nil else { return }
             let summary = ConnectionSummary(remote: remote.name, address: connection.origin.remoteAddress,
                                             outbound: connection.origin.outbound, established: true)
-            s.live[remote.name] = Live(connection: connection, summary: summary)
+            s.live[remote.name] = Live(connection: connection, summary: summary, host: Self.host(of: summary.address))
             apply(s.node.connectionUp(summary, remoteUID: remote.uid), to: &s)
         }
         if let refusal {

@@ -1,18 +1,16 @@
 import Foundation
 import Testing
 import WeftNetlink
+import WeftSystem
 
 /// Runs `ip` (test set-up and inspection only; the code under test speaks netlink itself).
+/// Through posix_spawn and waitpid: Foundation's `Process.waitUntilExit` was seen to wait for
+/// ever on a child that had already exited, while other tests ran.
 private func ip(_ args: String...) -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try? p.run()
-    p.waitUntilExit()
-    return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    guard let result = try? ChildProcess.run("/usr/sbin/ip", args, environment: ProcessInfo.processInfo.environment) else {
+        return ""
+    }
+    return String(decoding: result.output, as: UTF8.self)
 }
 
 @Suite(.enabled(if: getuid() == 0, "needs root to create network namespaces"))

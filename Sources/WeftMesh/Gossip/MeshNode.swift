@@ -225,52 +225,36 @@ public struct MeshNode: Sendable {
     /// it by our view of the topology: where views disagree a peer may hear twice or not at all,
     /// and the `settle()` digest after the last change fills what was missed.
     func relayTargets(of origin: PeerName, from sender: PeerName?) -> [PeerName] {
-        guard let originLinks = topology.peers[origin]?.connections else { return [] }
-        let me = identity.name
-        // Which neighbours are one hop further from the origin than we are, and which of their
-        // own neighbours pass it to them instead of us.
-        let further: (PeerName) -> Bool, takenBy: (PeerName) -> Bool
+        let links = topology.links
+        guard let o = links.slot(of: origin), links.hasEntry(o), let me = links.slot(of: identity.name) else { return [] }
+        // Which neighbours are one hop further from the origin than we are (`further`), and the
+        // peers that pass it to any neighbour linked to one of them instead of us (`takers`).
+        var further = links.none, takers = links.none
+        let originLinks = links.links(of: o)
+        func below(_ i: Int) -> Bool { links.names[i].map { $0 < identity.name } ?? false }
         if neighbours[origin] != nil {
-            further = { originLinks[$0] == nil }
-            takenBy = { $0 < me && originLinks[$0] != nil }
+            for w in 0..<links.words { further[w] = ~originLinks[w] }
+            for i in links.names.indices where LinkMatrix.contains(originLinks, i) && below(i) { LinkMatrix.insert(i, into: &takers) }
         } else {
-            let distance = distances(from: origin, through: me)
-            if let mine = distance[me] {
-                further = { distance[$0] == nil }  // the search stopped at our distance
-                takenBy = { $0 < me && distance[$0] == mine }
+            let depth = links.depths(from: o, through: me)
+            if depth[me] >= 0 {
+                for i in depth.indices {
+                    if depth[i] < 0 { LinkMatrix.insert(i, into: &further) }  // the search stopped at our distance
+                    else if depth[i] == depth[me], below(i) { LinkMatrix.insert(i, into: &takers) }
+                }
             } else {
                 // Our view does not reach the origin: the neighbours no neighbour of the origin
                 // (nor the sender) will tell.
-                let senderLinks = sender.flatMap { topology.peers[$0]?.connections } ?? [:]
-                further = { originLinks[$0] == nil && senderLinks[$0] == nil }
-                takenBy = { originLinks[$0] != nil }
+                let senderLinks = sender.flatMap(links.slot(of:)).map(links.links(of:)) ?? links.none
+                for w in 0..<links.words { further[w] = ~(originLinks[w] | senderLinks[w]) }
+                takers = originLinks
             }
         }
         return neighbours.keys.filter { hop in
-            guard hop != origin, hop != sender, further(hop) else { return false }
-            guard let hopLinks = topology.peers[hop]?.connections else { return true }
-            return !hopLinks.keys.contains(where: takenBy)
+            guard hop != origin, hop != sender else { return false }
+            guard let h = links.slot(of: hop) else { return true }
+            return LinkMatrix.contains(further, h) && (!links.hasEntry(h) || !links.linksAny(h, of: takers))
         }.sorted()
-    }
-
-    /// Hops from `origin` in our view (breadth first over the peers' announced connections), as
-    /// far as `peer` (peers further away have none).
-    private func distances(from origin: PeerName, through peer: PeerName) -> [PeerName: Int] {
-        var distance: [PeerName: Int] = [origin: 0]
-        var layer = [origin], depth = 0, last = Int.max
-        while !layer.isEmpty, depth < last {
-            depth += 1
-            var next: [PeerName] = []
-            for node in layer {
-                for linked in topology.peers[node]?.connections.keys ?? [:].keys where distance[linked] == nil {
-                    distance[linked] = depth
-                    next.append(linked)
-                    if linked == peer { last = depth }
-                }
-            }
-            layer = next
-        }
-        return distance
     }
 
     /// Some time after the last topology change: a summary (peer count and checksum of the

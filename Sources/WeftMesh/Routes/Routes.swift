@@ -16,19 +16,39 @@ public struct Routes: Sendable, Equatable {
 
     public init(topology: Topology) {
         localName = topology.localName
+        let links = topology.links
+        // Each peer's confirmed links as slots in name order (sorted by rank, an integer), and
+        // the same as names.
+        var rank = [Int](repeating: 0, count: links.names.count)
+        for (r, i) in links.names.indices.filter({ links.names[$0] != nil })
+            .sorted(by: { links.names[$0]! < links.names[$1]! }).enumerated() { rank[i] = r }
+        var linked = [[Int]](repeating: [], count: links.names.count)
         var adj: [PeerName: [PeerName]] = [:]
-        for (name, entry) in topology.peers {
-            adj[name] = entry.connections.values.compactMap { c in
-                guard c.established,
-                      topology.peers[c.remote]?.connections[name]?.established == true else { return nil }
-                return c.remote
-            }.sorted()
+        adj.reserveCapacity(topology.peers.count)
+        for name in topology.peers.keys {
+            guard let i = links.slot(of: name) else { continue }
+            let others = links.confirmed(i).sorted { rank[$0] < rank[$1] }
+            linked[i] = others
+            adj[name] = others.map { links.names[$0]! }
         }
         adjacency = adj
+        // Breadth first from here, each level in name order (as `bfsParents`).
         var hops: [PeerName: PeerName] = [:]
-        for (node, parent) in Self.bfsParents(from: topology.localName, adjacency: adj) {
-            guard let parent else { continue }
-            hops[node] = parent == topology.localName ? node : hops[parent]
+        guard let root = links.slot(of: topology.localName) else { unicast = hops; return }
+        var hop = [Int](repeating: -1, count: links.names.count)
+        var seen = [Bool](repeating: false, count: links.names.count)
+        var queue = [root]
+        seen[root] = true
+        var next = 0
+        while next < queue.count {
+            let node = queue[next]
+            next += 1
+            for other in linked[node] where !seen[other] {
+                seen[other] = true
+                hop[other] = node == root ? other : hop[node]
+                hops[links.names[other]!] = links.names[hop[other]]!
+                queue.append(other)
+            }
         }
         unicast = hops
     }

@@ -10,6 +10,8 @@ public struct Topology: Sendable, Equatable {
     public let localName: PeerName
     /// Every known peer, this one included.
     public private(set) var peers: [PeerName: PeerEntry]
+    /// Who reports a connection to whom, as bit rows (kept in step with `peers`).
+    public private(set) var links = LinkMatrix()
 
     /// What a merge did.
     public struct MergeResult: Sendable, Equatable {
@@ -30,6 +32,22 @@ public struct Topology: Sendable, Equatable {
     public init(local: PeerIdentity) {
         localName = local.name
         peers = [local.name: PeerEntry(name: local.name, nickname: local.nickname, uid: local.uid, version: 1)]
+        links.set(local.name, connections: [:])
+    }
+
+    public static func == (lhs: Topology, rhs: Topology) -> Bool {
+        lhs.localName == rhs.localName && lhs.peers == rhs.peers
+    }
+
+    /// Stores `entry` whole (its links with it).
+    private mutating func store(_ entry: PeerEntry) {
+        links.set(entry.name, connections: entry.connections)
+        peers[entry.name] = entry
+    }
+
+    private mutating func drop(_ name: PeerName) {
+        peers[name] = nil
+        links.set(name, connections: nil)
     }
 
     /// Our own entry.
@@ -45,7 +63,7 @@ public struct Topology: Sendable, Equatable {
         let removals = entry.connections.keys.filter { new[$0] == nil }.sorted()
         let base = entry.version
         entry.replaceConnections(new)
-        peers[localName] = entry
+        store(entry)
         return TopologyEntry(name: localName, nickname: entry.nickname, uid: entry.uid, version: entry.version,
                              baseVersion: base, upserts: upserts, removals: removals)
     }
@@ -57,7 +75,7 @@ public struct Topology: Sendable, Equatable {
     @discardableResult
     public mutating func noteIncarnation(of name: PeerName, uid: UInt64) -> PeerEntry? {
         guard name != localName, let known = peers[name], known.uid != uid else { return nil }
-        peers[name] = nil
+        drop(name)
         return known
     }
 
@@ -78,9 +96,10 @@ public struct Topology: Sendable, Equatable {
                 }
                 continue
             }
-            guard let known = peers[e.name] else {
+            // Taken out while it changes, so a delta edits its connections in place.
+            guard var known = peers.removeValue(forKey: e.name) else {
                 if e.isFull {
-                    peers[e.name] = PeerEntry(e)
+                    store(PeerEntry(e))
                     result.changed.append(e)
                     result.adjacencyChanged = true
                 } else {
@@ -88,24 +107,28 @@ public struct Topology: Sendable, Equatable {
                 }
                 continue
             }
-            guard e.stamp.supersedes(known.stamp) else { continue }
+            guard e.stamp.supersedes(known.stamp) else {
+                peers[e.name] = known
+                continue
+            }
             if e.isFull {
                 let entry = PeerEntry(e)
                 result.lostConnections = result.lostConnections
                     || known.connections.keys.contains { entry.connections[$0] == nil }
                 result.adjacencyChanged = result.adjacencyChanged || !Self.sameAdjacency(known.connections, entry.connections)
-                peers[e.name] = entry
+                store(entry)
                 result.changed.append(e)
             } else if e.uid == known.uid, e.baseVersion <= known.version {
                 // A delta (base, v] brings any state at a version in [base, v] to v.
-                var entry = known
                 result.lostConnections = result.lostConnections || e.removals.contains { known.connections[$0] != nil }
                 result.adjacencyChanged = result.adjacencyChanged || result.lostConnections
                     || e.upserts.contains { known.connections[$0.remote]?.established != $0.established }
-                entry.apply(e)
-                peers[e.name] = entry
+                known.apply(e)
+                peers[e.name] = known
+                links.apply(e)
                 result.changed.append(e)
             } else {
+                peers[e.name] = known
                 result.behind.append(known.stamp)
             }
         }
@@ -170,16 +193,12 @@ public struct Topology: Sendable, Equatable {
 
     /// Removes peers we can no longer reach over any reported connection and returns them.
     public mutating func garbageCollect() -> [PeerName] {
-        var reached: Set<PeerName> = [localName]
-        var queue = [localName]
-        while let p = queue.popLast() {
-            for remote in peers[p]?.connections.keys.sorted() ?? [] where !reached.contains(remote) {
-                reached.insert(remote)
-                queue.append(remote)
-            }
-        }
-        let gone = peers.keys.filter { !reached.contains($0) }.sorted()
-        for g in gone { peers[g] = nil }
+        guard let root = links.slot(of: localName) else { return [] }
+        let reached = links.reachable(from: root)
+        let gone = peers.keys.filter { name in
+            links.slot(of: name).map { !LinkMatrix.contains(reached, $0) } ?? true
+        }.sorted()
+        for g in gone { drop(g) }
         return gone
     }
 }
