@@ -101,11 +101,20 @@ public struct MeshNode: Sendable {
     /// that missed gossip catches up at once.
     public mutating func connectionUp(_ connection: ConnectionSummary, remoteUID: UInt64) -> Output {
         let stale = topology.noteIncarnation(of: connection.remote, uid: remoteUID)
+        // A peer our routes already reached (this incarnation) shares our gossip: what either
+        // side lacks is in flight, the complete channel states would repeat what the epidemic
+        // brought, and the settle summary after the last change finds anything missed. A peer
+        // from elsewhere (a joiner, a partition healing, a restart) gets the whole exchange.
+        // While a mesh of N forms, that spares each router about N digests and N copies of
+        // every channel's state. (`routes`, not `currentRoutes()`: the cached routes are the
+        // last flush's, which forwarding relies on.)
+        let alreadyReached = stale == nil && routes.unicast[connection.remote] != nil
         neighbours[connection.remote] = connection
         var out = localConnectionsChanged()
         if let stale {
             out.sends.append((connection.remote, Self.topologyGossip(.update([stale.fullUpdate]), from: identity.name)))
         }
+        guard !alreadyReached else { return out }
         out.sends += stateExchange(with: connection.remote, digest: false)
         if connection.outbound {
             if digestInFlight == nil { out.sends += sendDigest(to: connection.remote) } else { digestQueue.append(connection.remote) }
