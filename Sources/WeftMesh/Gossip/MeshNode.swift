@@ -95,16 +95,18 @@ public struct MeshNode: Sendable {
 
     // MARK: connections
 
-    /// A connection finished its handshake: queues our changed connection set for gossip and
-    /// starts a state exchange with the new neighbour (the dialler sends its digest; the answer
-    /// carries what the dialler lacks and asks for what the other side lacks), so a neighbour
-    /// that missed gossip catches up at once.
+    /// A connection finished its handshake: queues our changed connection set for gossip and,
+    /// with a neighbour our routes did not reach, starts a state exchange (the channels'
+    /// complete states both ways; the dialler sends its digest, the answer carries what the
+    /// dialler lacks and asks for what the other side lacks), so a peer from elsewhere catches
+    /// up at once.
     public mutating func connectionUp(_ connection: ConnectionSummary, remoteUID: UInt64) -> Output {
         let stale = topology.noteIncarnation(of: connection.remote, uid: remoteUID)
         // A peer our routes already reached (this incarnation) shares our gossip: what either
         // side lacks is in flight, the complete channel states would repeat what the epidemic
-        // brought, and the settle summary after the last change finds anything missed. A peer
-        // from elsewhere (a joiner, a partition healing, a restart) gets the whole exchange.
+        // brought, and the settle summary after the last change (topology) and the periodic
+        // exchange (channels) find anything missed. A peer from elsewhere (a joiner, a
+        // partition healing, a restart) gets the whole exchange.
         // While a mesh of N forms, that spares each router about N digests and N copies of
         // every channel's state. (`routes`, not `currentRoutes()`: the cached routes are the
         // last flush's, which forwarding relies on.)

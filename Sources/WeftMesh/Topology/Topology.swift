@@ -96,8 +96,7 @@ public struct Topology: Sendable, Equatable {
                 }
                 continue
             }
-            // Taken out while it changes, so a delta edits its connections in place.
-            guard var known = peers.removeValue(forKey: e.name) else {
+            guard let known = peers[e.name]?.stamp else {
                 if e.isFull {
                     store(PeerEntry(e))
                     result.changed.append(e)
@@ -107,29 +106,26 @@ public struct Topology: Sendable, Equatable {
                 }
                 continue
             }
-            guard e.stamp.supersedes(known.stamp) else {
-                peers[e.name] = known
-                continue
-            }
+            guard e.stamp.supersedes(known) else { continue }
             if e.isFull {
-                let entry = PeerEntry(e)
-                result.lostConnections = result.lostConnections
-                    || known.connections.keys.contains { entry.connections[$0] == nil }
-                result.adjacencyChanged = result.adjacencyChanged || !Self.sameAdjacency(known.connections, entry.connections)
+                let entry = PeerEntry(e), held = peers[e.name]!.connections
+                result.lostConnections = result.lostConnections || held.keys.contains { entry.connections[$0] == nil }
+                result.adjacencyChanged = result.adjacencyChanged || !Self.sameAdjacency(held, entry.connections)
                 store(entry)
                 result.changed.append(e)
             } else if e.uid == known.uid, e.baseVersion <= known.version {
-                // A delta (base, v] brings any state at a version in [base, v] to v.
-                result.lostConnections = result.lostConnections || e.removals.contains { known.connections[$0] != nil }
+                // A delta (base, v] brings any state at a version in [base, v] to v. The entry is
+                // taken out while it changes, so the delta edits its connections in place.
+                var entry = peers.removeValue(forKey: e.name)!
+                result.lostConnections = result.lostConnections || e.removals.contains { entry.connections[$0] != nil }
                 result.adjacencyChanged = result.adjacencyChanged || result.lostConnections
-                    || e.upserts.contains { known.connections[$0.remote]?.established != $0.established }
-                known.apply(e)
-                peers[e.name] = known
+                    || e.upserts.contains { entry.connections[$0.remote]?.established != $0.established }
+                entry.apply(e)
+                peers[e.name] = entry
                 links.apply(e)
                 result.changed.append(e)
             } else {
-                peers[e.name] = known
-                result.behind.append(known.stamp)
+                result.behind.append(known)
             }
         }
         return result
