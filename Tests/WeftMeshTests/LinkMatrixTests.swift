@@ -45,7 +45,15 @@ import WeftTypes
         }
         // No slot outlives what names it.
         #expect(links.names.compactMap { $0 }.count == named.count)
-        #expect(Routes(topology: t).unicast == referenceRoutes(t))
+        let reference = referenceRoutes(t)
+        #expect(Routes(topology: t).unicast == reference)
+        // Reachability without routes, for every slot (reached or not).
+        if let me = links.slot(of: t.localName) {
+            for (i, name) in links.names.enumerated() {
+                guard let name, i != me else { continue }
+                #expect(links.reaches(i, from: me) == (reference[name] != nil), "reaches \(name)")
+            }
+        }
     }
 
     @Test func followsRandomChanges() {

@@ -5,10 +5,12 @@
 # debug build), and no router pays more for
 # it than a fresh join cost: the 30 that stayed spend less CPU (beyond their idle rate) during
 # the restarts than the median router did to form the mesh (h1, the one every router joins
-# through, less than it did itself), and receive at most 1.5 times its
+# through, less than it did itself; its bytes too), and receive at most 1.5 times its
 # gossip bytes (seen: 0.85-1.3 times; every rejoining peer's whole entry and two deltas of each
 # entry that stayed reach every router; a storm would be many times); the 20 relaunched no more
-# than twice that median (they are fresh joins themselves).
+# than twice its CPU and 3 times its bytes (they are fresh joins themselves, into a mesh where
+# 19 others join at once: in a debug build they receive 170-620 KB, as they did when a fresh
+# join cost 350 KB; since the single mesh event loop it costs about 245 KB).
 source "$(dirname "$0")/../lib.sh"
 n=50
 tn_setup $n
@@ -17,9 +19,9 @@ for i in $(seq 2 $n); do tn_launch "$i" "$(tn_ip 1)" >/dev/null & done
 wait
 tn_check_within 120 "a full mesh of $n" tn_metrics_full_mesh $n
 
-for i in $(seq 1 $n); do echo "$i $(tn_cpu_ticks "$i")"; done >"$TN_RUN/fresh"
+for i in $(seq 1 $n); do echo "$i $(tn_cpu_ticks "$i") $(tn_gossip_received "$i")"; done >"$TN_RUN/fresh"
 fresh_cpu=$(awk '{print $2}' "$TN_RUN/fresh" | tn_median)
-fresh_bytes=$(for i in $(seq 1 $n); do tn_gossip_received "$i"; done | tn_median)
+fresh_bytes=$(awk '{print $3}' "$TN_RUN/fresh" | tn_median)
 tn_log "a fresh join cost (median): $fresh_cpu CPU ticks, $fresh_bytes gossip bytes received"
 # What the routers spend idle (heartbeats, probes), so the restarts' cost is counted above it.
 for i in $(seq 1 30); do tn_cpu_ticks "$i"; done >"$TN_RUN/idle0"
@@ -47,14 +49,16 @@ spikes() {
         # h1, whom every router (re)joins through, is measured against its own fresh join
         # (it then took in all 49), the others against the median one.
         own=$(awk -v i="$i" '$1 == i {print $2}' "$TN_RUN/fresh")
+        own_bytes=$(awk -v i="$i" '$1 == i {print $3}' "$TN_RUN/fresh")
         bound=$(( own > fresh_cpu && i == 1 ? own : fresh_cpu ))
-        if [ "$cpu" -gt "$bound" ] || [ "$bytes" -gt $((fresh_bytes * 3 / 2)) ]; then
+        bytes_bound=$(( own_bytes > fresh_bytes && i == 1 ? own_bytes : fresh_bytes ))
+        if [ "$cpu" -gt "$bound" ] || [ "$bytes" -gt $((bytes_bound * 3 / 2)) ]; then
             echo "h$i (stayed): $cpu ticks, $bytes bytes during the restarts" >&2; bad=1
         fi
     done <"$TN_RUN/before"
     for i in $(seq 31 50); do
         cpu=$(tn_cpu_ticks "$i"); bytes=$(tn_gossip_received "$i")
-        if [ "$cpu" -gt $((2 * fresh_cpu)) ] || [ "$bytes" -gt $((2 * fresh_bytes)) ]; then
+        if [ "$cpu" -gt $((2 * fresh_cpu)) ] || [ "$bytes" -gt $((3 * fresh_bytes)) ]; then
             echo "h$i (relaunched): $cpu ticks, $bytes bytes" >&2; bad=1
         fi
     done

@@ -108,13 +108,20 @@ public struct MeshNode: Sendable {
         // exchange (channels) find anything missed. A peer from elsewhere (a joiner, a
         // partition healing, a restart) gets the whole exchange.
         // While a mesh of N forms, that spares each router about N digests and N copies of
-        // every channel's state. (`routes`, not `currentRoutes()`: the cached routes are the
-        // last flush's, which forwarding relies on.)
-        let alreadyReached = stale == nil && routes.unicast[connection.remote] != nil
+        // every channel's state. (Asked of the link matrix: the cached routes are the last
+        // flush's, which forwarding relies on, and building fresh ones costs far more.)
+        let links = topology.links
+        let alreadyReached = stale == nil && links.slot(of: connection.remote).map { remote in
+            links.slot(of: identity.name).map { links.reaches(remote, from: $0) } ?? false
+        } ?? false
         neighbours[connection.remote] = connection
         var out = localConnectionsChanged()
         if let stale {
-            out.sends.append((connection.remote, Self.topologyGossip(.update([stale.fullUpdate]), from: identity.name)))
+            // Its version is what the new incarnation needs (to move past it), not its
+            // connections: every peer that held it sends one.
+            let version = TopologyEntry(name: stale.name, nickname: stale.nickname, uid: stale.uid, version: stale.version,
+                                        baseVersion: 0, upserts: [], removals: [])
+            out.sends.append((connection.remote, Self.topologyGossip(.update([version]), from: identity.name)))
         }
         guard !alreadyReached else { return out }
         out.sends += stateExchange(with: connection.remote, digest: false)
@@ -208,9 +215,8 @@ public struct MeshNode: Sendable {
         viewChanged = false
         guard !pending.isEmpty else { return out }
         if let own = pending.removeValue(forKey: identity.name) {
-            for hop in neighbours.keys.sorted() {
-                out.sends.append((hop, Self.topologyGossip(.update([own]), from: identity.name)))
-            }
+            let message = Self.topologyGossip(.update([own]), from: identity.name)
+            for hop in neighbours.keys.sorted() { out.sends.append((hop, message)) }
         }
         var byHop: [PeerName: [TopologyEntry]] = [:]
         for entry in pending.values {
@@ -341,8 +347,13 @@ public struct MeshNode: Sendable {
         case let .update(entries):
             let result = topology.merge(entries)
             for e in result.changed { enqueue(e, from: e.name == identity.name ? nil : neighbour) }
-            if !result.behind.isEmpty {
-                out.sends.append((neighbour, Self.topologyGossip(.request(result.behind), from: identity.name)))
+            // Entries we hold none of wait for the digest answer we await, if any: it brings
+            // every entry we lack, and asking each neighbour whose delta came first for the whole
+            // entry cost a router rejoining a busy mesh up to three times what its first join
+            // did. (A later delta, or the settle summary, asks again if the answer lacked one.)
+            let behind = digestInFlight == nil ? result.behind : result.behind.filter { $0.version > 0 }
+            if !behind.isEmpty {
+                out.sends.append((neighbour, Self.topologyGossip(.request(behind), from: identity.name)))
             }
             if !result.changed.isEmpty {
                 topologyMaintenance(lostConnections: result.lostConnections, adjacencyChanged: result.adjacencyChanged)

@@ -17,17 +17,16 @@ public struct Routes: Sendable, Equatable {
     public init(topology: Topology) {
         localName = topology.localName
         let links = topology.links
-        // Each peer's confirmed links as slots in name order (sorted by rank, an integer), and
-        // the same as names.
-        var rank = [Int](repeating: 0, count: links.names.count)
-        for (r, i) in links.names.indices.filter({ links.names[$0] != nil })
-            .sorted(by: { links.names[$0]! < links.names[$1]! }).enumerated() { rank[i] = r }
+        // Each peer's confirmed links as slots in name order (the slots sorted by name once,
+        // each peer's links picked from that order: no sort per peer), and the same as names.
+        let order = links.names.indices.filter({ links.names[$0] != nil }).sorted(by: { links.names[$0]! < links.names[$1]! })
         var linked = [[Int]](repeating: [], count: links.names.count)
         var adj: [PeerName: [PeerName]] = [:]
         adj.reserveCapacity(topology.peers.count)
         for name in topology.peers.keys {
             guard let i = links.slot(of: name) else { continue }
-            let others = links.confirmed(i).sorted { rank[$0] < rank[$1] }
+            let confirmed = links.confirmedSet(i)
+            let others = order.filter { LinkMatrix.contains(confirmed, $0) }
             linked[i] = others
             adj[name] = others.map { links.names[$0]! }
         }

@@ -60,6 +60,29 @@ public struct LinkMatrix: Sendable {
         return result
     }
 
+    /// `confirmed(i)` as a set.
+    public func confirmedSet(_ i: Int) -> Slots {
+        var result = none
+        for j in confirmed(i) { LinkMatrix.insert(j, into: &result) }
+        return result
+    }
+
+    /// True when `target` is reachable from `root` over confirmed links (as `Routes` has it,
+    /// without building them).
+    public func reaches(_ target: Int, from root: Int) -> Bool {
+        var seen = none
+        LinkMatrix.insert(root, into: &seen)
+        var queue = [root]
+        while let node = queue.popLast() {
+            for j in confirmed(node) where !LinkMatrix.contains(seen, j) {
+                if j == target { return true }
+                LinkMatrix.insert(j, into: &seen)
+                queue.append(j)
+            }
+        }
+        return false
+    }
+
     /// Hops from `origin` over reported links, breadth first, as far as the level that holds
     /// `stop` (-1 for slots further away or unreached).
     public func depths(from origin: Int, through stop: Int) -> [Int] {
