@@ -27,9 +27,6 @@ public struct MeshConfiguration: Sendable {
     /// this often: while a mesh forms, every router recomputing its view on every change is
     /// what costs most.
     public var publishInterval: TimeAmount = .milliseconds(200)
-    /// ... and at most once per this much per known peer (5 ms: 500 ms with 100 peers), as
-    /// each publication costs in proportion to the peers (routes, the data path's table).
-    public var publishSpacing: TimeAmount = .milliseconds(5)
     /// This long after the last topology change, a summary to one neighbour checks that
     /// nothing was missed (`MeshNode.settle`).
     public var settleDelay: TimeAmount = .seconds(1)
@@ -44,18 +41,14 @@ public struct MeshConfiguration: Sendable {
 /// The mesh control plane of one router: listens on the control port, keeps connections to its
 /// targets and discovered peers, runs handshakes, and drives `MeshNode` with what arrives.
 ///
-/// All mesh state sits behind one lock; connection handlers call in from the mesh's event loop
-/// (the API from others) and every send is queued on its channel while the lock is held, so
-/// messages to one peer leave in the order they were decided. Nothing outside the mesh ever
-/// runs under that lock but the gossip channels' merge calls; what channels send goes through
-/// their `GossipSender`, and topology observers get their `MeshView` on another event loop, in
-/// the order of the changes.
+/// All mesh state sits behind one lock; connection handlers call in from their event loops and
+/// every send is queued on its channel while the lock is held, so messages to one peer leave in
+/// the order they were decided. Nothing outside the mesh ever runs under that lock but the
+/// gossip channels' merge calls; what channels send goes through their `GossipSender`, and
+/// topology observers get their `MeshView` on an event loop, in the order of the changes.
 public final class Mesh: Sendable {
     public let configuration: MeshConfiguration
-    /// The one event loop every connection, timer and send of the mesh runs on: the mesh's
-    /// work is serial under its lock anyway, and on one loop a send to a neighbour is a task
-    /// on the same thread, never a wake-up of another.
-    private let loop: any EventLoop
+    private let group: any EventLoopGroup
     private let logger: Logger
     let state: Mutex<State>
     /// Where topology observers run, one change after the other.
@@ -93,7 +86,7 @@ public final class Mesh: Sendable {
 
     public init(configuration: MeshConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
-        loop = group.next()
+        self.group = group
         self.logger = logger
         observerLoop = group.next()
         let seed = secureRandomUInt64()
@@ -116,7 +109,7 @@ public final class Mesh: Sendable {
 
     /// Binds the control port, starts the timers and dials `initialPeers`.
     public func start(initialPeers: [String]) async throws {
-        let server = try await ServerBootstrap(group: loop)
+        let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -133,6 +126,7 @@ public final class Mesh: Sendable {
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()
+        let loop = group.next()
         let tick = loop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(200)) { [self] _ in
             self.dialDueTargets()
         }
@@ -208,7 +202,7 @@ public final class Mesh: Sendable {
         let origin = ConnectionOrigin(outbound: true, remoteAddress: target, target: target)
         state.withLock { $0.pending[target] = origin }
         let settings = self.settings
-        let bootstrap = ClientBootstrap(group: loop)
+        ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
@@ -218,20 +212,14 @@ public final class Mesh: Sendable {
                         PeerConnectionHandler(settings: settings, origin: origin, delegate: self))
                 }
             }
-        // An address as such is dialled as it is: resolving it (getaddrinfo, files read on
-        // every call) cost more than the whole handshake while a mesh of 100 formed.
-        let connected = if let ip = try? SocketAddress(ipAddress: address.host, port: address.port) {
-            bootstrap.connect(to: ip)
-        } else {
-            bootstrap.connect(host: address.host, port: address.port)
-        }
-        connected.whenFailure { [self] error in
-            self.state.withLock { s in
-                s.pending[target] = nil
-                s.targets.failed(target, reason: "\(error)", permanent: false, now: Self.now(), rng: &s.rng)
+            .connect(host: address.host, port: address.port)
+            .whenFailure { [self] error in
+                self.state.withLock { s in
+                    s.pending[target] = nil
+                    s.targets.failed(target, reason: "\(error)", permanent: false, now: Self.now(), rng: &s.rng)
+                }
+                self.logger.debug("connect to \(target) failed: \(error)")
             }
-            self.logger.debug("connect to \(target) failed: \(error)")
-        }
     }
 
     /// At most this many handshakes in progress from one source address, and in all: a flood
@@ -265,11 +253,12 @@ public final class Mesh: Sendable {
         state.withLock { $0.node.register(channel) }
     }
 
-    /// The sender of the channel `name`: its sends run on the mesh's event loop, in the
+    /// The sender of the channel `name`: its sends run on one event loop of the mesh's, in the
     /// order they were made and never under the mesh's lock, so a channel may send from inside
     /// a merge without deadlocking.
     public func sender(channel name: String) -> GossipSender {
-        GossipSender(
+        let loop = group.next()
+        return GossipSender(
             channel: name,
             gossip: { [self] payload in loop.execute { self.gossip(channel: name, payload: payload) } },
             unicast: { [self] peer, payload in loop.execute { self.unicast(channel: name, to: peer, payload: payload) } },
@@ -341,7 +330,7 @@ public final class Mesh: Sendable {
         for gone in out.removedPeers { logger.info("peer \(gone) is unreachable; removed") }
         if out.flushNeeded && !s.flushScheduled && !s.stopped {
             s.flushScheduled = true
-            loop.scheduleTask(in: configuration.flushDelay) { [self] in
+            group.next().scheduleTask(in: configuration.flushDelay) { [self] in
                 self.state.withLock { s in
                     s.flushScheduled = false
                     self.apply(s.node.flush(), to: &s)
@@ -357,13 +346,12 @@ public final class Mesh: Sendable {
         }
         guard out.topologyChanged, !s.stopped else { return }
         let now = Self.now()
-        let interval = UInt64(max(configuration.publishInterval.nanoseconds,
-                                  configuration.publishSpacing.nanoseconds * Int64(s.node.topology.peers.count)))
+        let interval = UInt64(configuration.publishInterval.nanoseconds)
         if now >= s.lastPublish + interval {
             publish(&s, now: now)
         } else if !s.publishScheduled {
             s.publishScheduled = true
-            loop.scheduleTask(in: .nanoseconds(Int64(s.lastPublish + interval - now))) { [self] in
+            group.next().scheduleTask(in: .nanoseconds(Int64(s.lastPublish + interval - now))) { [self] in
                 self.state.withLock { s in
                     s.publishScheduled = false
                     if !s.stopped { self.publish(&s, now: Self.now()) }
@@ -377,7 +365,7 @@ public final class Mesh: Sendable {
         s.lastPublish = now
         if configuration.discovery {
             refreshDiscovery(&s)
-            loop.execute { self.dialDueTargets() }
+            group.next().execute { self.dialDueTargets() }
         }
         guard !s.observers.isEmpty else { return }
         let view = makeView(&s)
@@ -387,7 +375,7 @@ public final class Mesh: Sendable {
 
     /// The settle check, once no change has pushed it back since it was timed.
     private func scheduleSettle(in delay: TimeAmount) {
-        loop.scheduleTask(in: delay) { [self] in
+        group.next().scheduleTask(in: delay) { [self] in
             self.state.withLock { s in
                 guard !s.stopped else { return }
                 let now = Self.now()
