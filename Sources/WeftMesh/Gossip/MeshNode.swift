@@ -108,20 +108,14 @@ public struct MeshNode: Sendable {
         // exchange (channels) find anything missed. A peer from elsewhere (a joiner, a
         // partition healing, a restart) gets the whole exchange.
         // While a mesh of N forms, that spares each router about N digests and N copies of
-        // every channel's state. (Asked of the link matrix: the cached routes are the last
-        // flush's, which forwarding relies on, and building fresh ones costs far more.)
-        let links = topology.links
-        let alreadyReached = stale == nil && links.slot(of: connection.remote).map { remote in
-            links.slot(of: identity.name).map { links.reaches(remote, from: $0) } ?? false
-        } ?? false
+        // every channel's state. (`topology.reaches`, a search of the link matrix: the cached
+        // routes are the last flush's, which forwarding relies on, and fresh ones cost more.)
+        let alreadyReached = stale == nil && topology.reaches(connection.remote)
         neighbours[connection.remote] = connection
         var out = localConnectionsChanged()
         if let stale {
-            // Its version is what the new incarnation needs (to move past it), not its
-            // connections: every peer that held it sends one.
-            let version = TopologyEntry(name: stale.name, nickname: stale.nickname, uid: stale.uid, version: stale.version,
-                                        baseVersion: 0, upserts: [], removals: [])
-            out.sends.append((connection.remote, Self.topologyGossip(.update([version]), from: identity.name)))
+            // Its version, not its connections: every peer that held it sends one.
+            out.sends.append((connection.remote, Self.topologyGossip(.update([stale.versionOnly]), from: identity.name)))
         }
         guard !alreadyReached else { return out }
         out.sends += stateExchange(with: connection.remote, digest: false)

@@ -47,40 +47,23 @@ public struct LinkMatrix: Sendable {
     }
 
     /// The slots joined to `i` by a connection both ends report established.
-    public func confirmed(_ i: Int) -> [Int] {
-        var result: [Int] = []
-        for w in 0..<words {
-            var bits = established[i * words + w]
-            while bits != 0 {
-                let j = w << 6 + bits.trailingZeroBitCount
-                bits &= bits - 1
-                if established[j * words + i >> 6] >> UInt64(i & 63) & 1 != 0 { result.append(j) }
-            }
-        }
-        return result
-    }
+    public func confirmedSet(_ i: Int) -> Slots { (0..<words).map { confirmedWord(i, $0) } }
 
-    /// `confirmed(i)` as a set.
-    public func confirmedSet(_ i: Int) -> Slots {
-        var result = none
-        for j in confirmed(i) { LinkMatrix.insert(j, into: &result) }
-        return result
+    /// Word `w` of `confirmedSet(i)`.
+    private func confirmedWord(_ i: Int, _ w: Int) -> UInt64 {
+        var bits = established[i * words + w], confirmed: UInt64 = 0
+        while bits != 0 {
+            let bit = bits & (~bits &+ 1), j = w << 6 + bits.trailingZeroBitCount
+            bits &= bits - 1
+            if established[j * words + i >> 6] >> UInt64(i & 63) & 1 != 0 { confirmed |= bit }
+        }
+        return confirmed
     }
 
     /// True when `target` is reachable from `root` over confirmed links (as `Routes` has it,
     /// without building them).
     public func reaches(_ target: Int, from root: Int) -> Bool {
-        var seen = none
-        LinkMatrix.insert(root, into: &seen)
-        var queue = [root]
-        while let node = queue.popLast() {
-            for j in confirmed(node) where !LinkMatrix.contains(seen, j) {
-                if j == target { return true }
-                LinkMatrix.insert(j, into: &seen)
-                queue.append(j)
-            }
-        }
-        return false
+        LinkMatrix.contains(spread(from: root, until: target, row: confirmedWord), target)
     }
 
     /// Hops from `origin` over reported links, breadth first, as far as the level that holds
@@ -113,18 +96,25 @@ public struct LinkMatrix: Sendable {
 
     /// The slots `root` reaches over reported links (itself included).
     public func reachable(from root: Int) -> Slots {
+        spread(from: root) { linked[$0 * words + $1] }
+    }
+
+    /// The slots `root` reaches (itself included) over the rows `row(node, word)` gives, the
+    /// search stopping once it reaches `target`.
+    private func spread(from root: Int, until target: Int? = nil, row: (Int, Int) -> UInt64) -> Slots {
         var reached = none
-        reached[root >> 6] |= 1 << UInt64(root & 63)
+        LinkMatrix.insert(root, into: &reached)
         var queue = [root]
         while let node = queue.popLast() {
             for w in 0..<words {
-                var fresh = linked[node * words + w] & ~reached[w]
+                var fresh = row(node, w) & ~reached[w]
                 reached[w] |= fresh
                 while fresh != 0 {
                     queue.append(w << 6 + fresh.trailingZeroBitCount)
                     fresh &= fresh - 1
                 }
             }
+            if let target, LinkMatrix.contains(reached, target) { break }
         }
         return reached
     }

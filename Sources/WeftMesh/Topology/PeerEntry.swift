@@ -40,6 +40,12 @@ public struct PeerEntry: Hashable, Sendable {
                       upserts: connections.values.sorted { $0.remote < $1.remote }, removals: [])
     }
 
+    /// The entry's incarnation and version without its connections: what a new incarnation of
+    /// the peer needs to move its version past this one.
+    public var versionOnly: TopologyEntry {
+        TopologyEntry(name: name, nickname: nickname, uid: uid, version: version, baseVersion: 0, upserts: [], removals: [])
+    }
+
     /// What takes a holder of version `base` (of this incarnation) to ours: a delta when the
     /// history reaches back that far, else the whole entry.
     public func update(from base: UInt64) -> TopologyEntry {

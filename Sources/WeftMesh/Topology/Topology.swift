@@ -187,6 +187,13 @@ public struct Topology: Sendable, Equatable {
         return (theyNeed, weNeed)
     }
 
+    /// True when `peer` is reachable from us over connections both ends report established
+    /// (as `Routes` would have it).
+    public func reaches(_ peer: PeerName) -> Bool {
+        guard let target = links.slot(of: peer), let root = links.slot(of: localName) else { return false }
+        return links.reaches(target, from: root)
+    }
+
     /// Removes peers we can no longer reach over any reported connection and returns them.
     public mutating func garbageCollect() -> [PeerName] {
         guard let root = links.slot(of: localName) else { return [] }
