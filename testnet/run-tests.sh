@@ -15,7 +15,7 @@ for s in "${scenarios[@]}"; do
         passed=$((passed + 1)); echo "PASS $name ($((SECONDS - start)) s)"
     else
         failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name ($((SECONDS - start)) s)"
-        grep -E '^FAIL' "$log" | sed 's/^/    /'
+        grep -B12 -E '^FAIL' "$log" | grep -Ev '^--- |^    ->|^    <-' | sed 's/^/    /'
         sed 's/^/    /' "$log" | tail -n 60
     fi
 done

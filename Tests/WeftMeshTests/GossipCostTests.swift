@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 import WeftMesh
 import WeftTesting
@@ -76,6 +77,64 @@ import WeftTypes
         for (origin, count) in joiner {
             #expect(count <= ([2, 4, 6, 8, 10].map(Self.name).contains(origin) ? 3 : 1), "\(origin): \(count)")
         }
+    }
+
+    static func summary(_ remote: Int) -> ConnectionSummary {
+        ConnectionSummary(remote: name(remote), address: "10.0.0.\(remote):6783", outbound: true, established: true)
+    }
+
+    static func entry(_ i: Int, version: UInt64, base: UInt64 = 0, links: [Int]) -> TopologyEntry {
+        TopologyEntry(name: name(i), nickname: "p\(i)", uid: 1, version: version, baseVersion: base,
+                      upserts: links.map(summary), removals: [])
+    }
+
+    static func update(_ entries: [TopologyEntry], from source: Int) -> MeshMessage {
+        var payload = ByteBuffer()
+        TopologyMessage.update(entries).encode(into: &payload)
+        return .gossip(channel: MeshNode.topologyChannel, source: name(source), payload: payload)
+    }
+
+    /// Topology messages in `sends` to `peer`, decoded.
+    static func topologyTo(_ peer: Int, in sends: [(to: PeerName, message: MeshMessage)]) -> [TopologyMessage] {
+        sends.compactMap { send in
+            guard send.to == name(peer), case let .gossip(channel, _, payload) = send.message,
+                  channel == MeshNode.topologyChannel else { return nil }
+            var copy = payload
+            return try? TopologyMessage.decode(&copy)
+        }
+    }
+
+    /// Peer 5, a neighbour of 9, passes 9's change on to no neighbour that a smaller-named
+    /// neighbour of 9 (peer 2) reports a connection to, even before that neighbour's own entry
+    /// (peer 7, just joined) reached it: 2 passes it on. (Before, every neighbour of 9 sent it to
+    /// 7: a router rejoining a busy mesh of 50 took in up to 2.5 times a fresh join's bytes.)
+    @Test func aJoinerWhoseEntryIsLateHearsAChangeOnce() {
+        var node = MeshNode(identity: PeerIdentity(name: Self.name(5), nickname: "p5", uid: 1), seed: 1)
+        for peer in [9, 2, 7] { _ = node.connectionUp(Self.summary(peer), remoteUID: 1) }
+        _ = node.receive(Self.update([Self.entry(9, version: 3, links: [5, 2]), Self.entry(2, version: 3, links: [9, 5, 7])], from: 9),
+                         from: Self.name(9))
+        _ = node.flush()
+        _ = node.receive(Self.update([Self.entry(9, version: 4, base: 3, links: [11])], from: 9), from: Self.name(9))
+        let sends = node.flush().sends
+        #expect(Self.topologyTo(7, in: sends).isEmpty, "\(sends)")
+        #expect(Self.topologyTo(2, in: sends).isEmpty)
+    }
+
+    /// Deltas from two neighbours that show the same gap (we hold version 3, they bring 5..6)
+    /// ask only the first for what changed since; once it is gone, the next gap asks again.
+    @Test func aGapIsAskedOfOneNeighbour() {
+        var node = MeshNode(identity: PeerIdentity(name: Self.name(5), nickname: "p5", uid: 1), seed: 1)
+        for peer in [2, 3, 9] { _ = node.connectionUp(Self.summary(peer), remoteUID: 1) }
+        _ = node.receive(Self.update([Self.entry(9, version: 3, links: [5, 2, 3])], from: 9), from: Self.name(9))
+        _ = node.flush()
+        let gap = Self.update([Self.entry(9, version: 6, base: 5, links: [11])], from: 9)
+        func requests(_ out: MeshNode.Output, to peer: Int) -> [[PeerVersion]] {
+            Self.topologyTo(peer, in: out.sends).compactMap { if case let .request(held) = $0 { held } else { nil } }
+        }
+        #expect(requests(node.receive(gap, from: Self.name(2)), to: 2) == [[PeerVersion(name: Self.name(9), uid: 1, version: 3)]])
+        #expect(requests(node.receive(gap, from: Self.name(3)), to: 3).isEmpty)
+        _ = node.connectionDown(Self.name(2))
+        #expect(requests(node.receive(gap, from: Self.name(3)), to: 3).count == 1)
     }
 
     /// A delta from any version this peer has held brings that version to the current one,

@@ -46,6 +46,15 @@ public struct LinkMatrix: Sendable {
         return false
     }
 
+    /// The slots any row of `set` links to.
+    public func linksOfAny(_ set: Slots) -> Slots {
+        var union = none
+        for i in names.indices where LinkMatrix.contains(set, i) {
+            for w in 0..<words { union[w] |= linked[i * words + w] }
+        }
+        return union
+    }
+
     /// The slots joined to `i` by a connection both ends report established.
     public func confirmedSet(_ i: Int) -> Slots { (0..<words).map { confirmedWord(i, $0) } }
 
