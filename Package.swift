@@ -180,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeftDataPathTests",
-            dependencies: ["WeftDataPath", "WeftTypes", "WeftMesh", "WeftCrypto"],
+            dependencies: ["WeftDataPath", "WeftTypes", "WeftMesh", "WeftCrypto", "WeftNetlink"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -202,7 +202,7 @@ public final class Mesh: Sendable {
         let origin = ConnectionOrigin(outbound: true, remoteAddress: target, target: target)
         state.withLock { $0.pending[target] = origin }
         let settings = self.settings
-        ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
@@ -212,14 +212,20 @@ public final class Mesh: Sendable {
                         PeerConnectionHandler(settings: settings, origin: origin, delegate: self))
                 }
             }
-            .connect(host: address.host, port: address.port)
-            .whenFailure { [self] error in
-                self.state.withLock { s in
-                    s.pending[target] = nil
-                    s.targets.failed(target, reason: "\(error)", permanent: false, now: Self.now(), rng: &s.rng)
-                }
-                self.logger.debug("connect to \(target) failed: \(error)")
+        // An address as such is dialled as it is: resolving it (getaddrinfo, files read on
+        // every call) was 8 % of the routers' CPU while a mesh of 100 formed.
+        let connected = if let ip = try? SocketAddress(ipAddress: address.host, port: address.port) {
+            bootstrap.connect(to: ip)
+        } else {
+            bootstrap.connect(host: address.host, port: address.port)
+        }
+        connected.whenFailure { [self] error in
+            self.state.withLock { s in
+                s.pending[target] = nil
+                s.targets.failed(target, reason: "\(error)", permanent: false, now: Self.now(), rng: &s.rng)
             }
+            self.logger.debug("connect to \(target) failed: \(error)")
+        }
     }
 
     /// At most this many handshakes in progress from one source address, and in all: a flood

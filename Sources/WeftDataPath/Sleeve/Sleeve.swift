@@ -255,7 +255,14 @@ public final class Sleeve: Sendable {
                     }
                     path.probeAcknowledged = 0
                     let received = now < path.probeReceivedAt &+ Self.pathTimeout ? path.probeReceived : 0
-                    for size in [0] + path.mtu.probes(now: now) where count < batch.capacity {
+                    for size in [0] + path.mtu.probes(now: now) {
+                        // A full batch goes now: every neighbour gets its heartbeat and probes
+                        // (with one batch of 64, neighbours past the 32nd got none, so their
+                        // paths timed out and their probes went unanswered).
+                        if count == batch.capacity {
+                            socket.send(batch, count: count)
+                            count = 0
+                        }
                         let slot = batch.slot(count)
                         // Bit 0: we hear you; bit 1: we trust your subnet; bit 2: a probe. Then
                         // the largest probe of yours we received lately. Always sealed.
