@@ -242,7 +242,8 @@ public final class Sleeve: Sendable {
 
     /// Sends a heartbeat to every neighbour (each second): it tells the neighbour we hear it,
     /// and its arrival tells the neighbour its own heartbeats get through. Probes padded to the
-    /// path's datagram size (and now and then the next larger) go with it (`PathMTU`).
+    /// path's datagram size (and now and then the next larger) go with it (`PathMTU`); once the
+    /// neighbour acknowledges probes of that size, the probe alone is the heartbeat.
     public func tick() {
         let now = Self.now()
         tickBatch.withLock { batch in
@@ -250,12 +251,18 @@ public final class Sleeve: Sendable {
             state.withLock { s in
                 s.table.expire(now: now)
                 for (name, var path) in s.paths {
-                    if path.hears(now: now), path.mtu.update(acknowledged: path.probeAcknowledged, now: now) {
+                    let acknowledged = path.probeAcknowledged
+                    if path.hears(now: now), path.mtu.update(acknowledged: acknowledged, now: now) {
                         logger.info("sleeve: datagrams to \(name) now at most \(path.mtu.datagram) bytes")
                     }
                     path.probeAcknowledged = 0
                     let received = now < path.probeReceivedAt &+ Self.pathTimeout ? path.probeReceived : 0
-                    for size in [0] + path.mtu.probes(now: now) {
+                    // While the neighbour acknowledges probes of the path's size, the probe is
+                    // the heartbeat (it carries the same three bytes): one datagram per neighbour
+                    // and second. Otherwise a small heartbeat goes too, so a path that stopped
+                    // carrying large datagrams still looks alive and gets a lower size.
+                    let heartbeat = acknowledged >= path.mtu.datagram ? [] : [0]
+                    for size in heartbeat + path.mtu.probes(now: now) {
                         // A full batch goes now: every neighbour gets its heartbeat and probes
                         // (with one batch of 64, neighbours past the 32nd got none, so their
                         // paths timed out and their probes went unanswered).
