@@ -243,8 +243,9 @@ public struct MeshNode: Sendable {
     /// joiner's own entry often reaches us after the reports of those it connected to, and
     /// before, every neighbour of the origin passed every change to a neighbour whose entry it
     /// lacked (a router rejoining a busy mesh of 50 took in up to 2.5 times a fresh join's
-    /// bytes, most of them copies). All of it by our view of the topology: where views disagree a peer may hear
-    /// twice or not at all, and the `settle()` digest after the last change fills what was missed.
+    /// bytes, most of them copies). All of it by our view of the topology: where views disagree
+    /// a peer may hear twice or not at all, and the `settle()` digest after the last change
+    /// fills what was missed.
     func relayTargets(of origin: PeerName, from sender: PeerName?) -> [PeerName] {
         let links = topology.links
         guard let o = links.slot(of: origin), links.hasEntry(o), let me = links.slot(of: identity.name) else { return [] }
