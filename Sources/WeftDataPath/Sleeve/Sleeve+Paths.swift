@@ -455,7 +455,8 @@ extension Sleeve {
             if header.flags.contains(.heartbeat), body.count >= 3 {
                 if body[0] & 1 == 1 { path.theyHearUs = now }
                 path.theyTrustUs = body[0] & 2 == 2
-                path.probeAcknowledged = max(path.probeAcknowledged, Int(body[1]) << 8 | Int(body[2]))
+                path.probeAcknowledged = Int(body[1]) << 8 | Int(body[2])
+                path.probeAcknowledgedAt = now
                 if body[0] & 4 == 4, datagram.count > path.probeReceived || now >= path.probeReceivedAt &+ Sleeve.pathTimeout {
                     path.probeReceived = datagram.count
                     path.probeReceivedAt = now

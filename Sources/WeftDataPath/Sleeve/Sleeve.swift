@@ -116,8 +116,11 @@ public final class Sleeve: Sendable {
         /// The largest probe received from it, and when (reported back in our heartbeats).
         var probeReceived = 0
         var probeReceivedAt: UInt64 = 0
-        /// The largest of our probes it last reported receiving.
+        /// The largest of our probes it reported receiving (in its last 3 s) in its latest
+        /// heartbeat, and when that came. The latest report, not one per tick: heartbeats sent
+        /// at the same instant of each second arrive a little before or after our own tick.
         var probeAcknowledged = 0
+        var probeAcknowledgedAt: UInt64 = 0
 
         /// This path's send key has sealed as many datagrams as one key should
         /// (`aeadRotationLimit`): its connection is to be renewed.
@@ -251,11 +254,10 @@ public final class Sleeve: Sendable {
             state.withLock { s in
                 s.table.expire(now: now)
                 for (name, var path) in s.paths {
-                    let acknowledged = path.probeAcknowledged
+                    let acknowledged = now < path.probeAcknowledgedAt &+ Self.pathTimeout ? path.probeAcknowledged : 0
                     if path.hears(now: now), path.mtu.update(acknowledged: acknowledged, now: now) {
                         logger.info("sleeve: datagrams to \(name) now at most \(path.mtu.datagram) bytes")
                     }
-                    path.probeAcknowledged = 0
                     let received = now < path.probeReceivedAt &+ Self.pathTimeout ? path.probeReceived : 0
                     // While the neighbour acknowledges probes of the path's size, the probe is
                     // the heartbeat (it carries the same three bytes): one datagram per neighbour

@@ -1,4 +1,6 @@
+import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import WeftHTTPServer
 import ServiceLifecycle
@@ -15,18 +17,34 @@ import WeftMesh
 
 /// The data path's threads and its once-a-second tick (heartbeats, probes, tables; and the
 /// connections whose data-path keys are due for renewal renewed).
+///
+/// The tick runs at the start of each second of the wall clock, so on every router at about the
+/// same instant (hosts' clocks agree to milliseconds): a router's heartbeats and probes from
+/// its neighbours then arrive together and each receiving thread takes many in per wake-up,
+/// instead of waking once per neighbour spread over the second.
 struct DataPathService: Service {
     let dataPath: any DataPlane
     let mesh: Mesh
     let loop: any EventLoop
 
     func run() async throws {
-        let ticks = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { [dataPath, mesh] _ in
-            dataPath.tick()
-            for peer in dataPath.dueForRenewal() { mesh.renew(peer) }
+        let next = NIOLockedValueBox<Scheduled<Void>?>(nil)
+        @Sendable func schedule() {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let delay = 1_000_000_000 - Int64(now.tv_nsec)
+            next.withLockedValue { scheduled in
+                scheduled = loop.scheduleTask(in: .nanoseconds(delay)) { [dataPath, mesh] in
+                    dataPath.tick()
+                    for peer in dataPath.dueForRenewal() { mesh.renew(peer) }
+                    schedule()
+                }
+            }
         }
+        dataPath.tick()
+        schedule()
         await waitForGracefulShutdown()
-        ticks.cancel()
+        next.withLockedValue { $0?.cancel(); $0 = nil }
         dataPath.stop()
     }
 }
