@@ -1,3 +1,4 @@
+import Glibc
 public import Logging
 import Metrics
 import Synchronization
@@ -139,13 +140,18 @@ public final class DataPath: Sendable {
     /// lately is programmed within that second; until then its frames flood to the sleeve,
     /// which delivers them).
     public func tick() {
-        sleeve.tick()
+        // Steady paths hear from us on even seconds of the wall clock only: every router ticks
+        // at the start of a second (`DataPathService`), so they agree on which.
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        let everyone = wall.tv_sec % 2 == 0
+        sleeve.tick(everyone: everyone)
         guard let fastpath else { return }
         let candidates = FastpathPlan.candidates(verdicts())
         firewall.allow(Set(candidates.values))
         fastpath.update(candidates: Set(candidates.keys))
         program(candidates: candidates, up: fastpath.up)
-        let changes = fastpath.tick()
+        let changes = fastpath.tick(everyone: everyone)
         for (peer, up) in changes {
             logger.notice("fastpath: \(peer) \(up ? "now on fastdp" : "back on sleeve")")
             Counter(label: "weft_fastdp_transitions_total", dimensions: [("to", up ? "fastdp" : "sleeve")]).increment()

@@ -75,12 +75,16 @@ public final class Fastpath: Sendable {
     }
 
     /// Sends a probe to every candidate (their bridge MACs must have forwarding entries on the
-    /// device by now) and returns the peers whose state changed.
-    public func tick() -> [(peer: PeerName, up: Bool)] {
+    /// device by now; with `everyone` false, every other second, only to those not up: one that
+    /// is up hears from us every 2 s, within the 3-s timeout) and returns the peers whose state
+    /// changed.
+    public func tick(everyone: Bool = true) -> [(peer: PeerName, up: Bool)] {
         let now = Self.now()
-        let (candidates, heard) = paths.withLock { p in (p.candidates, Set(p.candidates.filter { p.hears($0, now: now) })) }
+        let (candidates, heard, up) = paths.withLock { p in
+            (p.candidates, Set(p.candidates.filter { p.hears($0, now: now) }), p.up)
+        }
         probe.withLock { buffer in
-            for peer in candidates.sorted() {
+            for peer in candidates.sorted() where everyone || !up.contains(peer) {
                 FastpathProbe(sender: me, receiver: peer, hearsReceiver: heard.contains(peer)).write(into: buffer, length: frameSize)
                 _ = injector.inject(UnsafeRawBufferPointer(buffer))
             }

@@ -457,7 +457,9 @@ extension Sleeve {
                 path.theyTrustUs = body[0] & 2 == 2
                 path.probeAcknowledged = Int(body[1]) << 8 | Int(body[2])
                 path.probeAcknowledgedAt = now
-                if body[0] & 4 == 4, datagram.count > path.probeReceived || now >= path.probeReceivedAt &+ Sleeve.pathTimeout {
+                // The largest probe of the last 3 s: one as large refreshes it (else it lapsed every
+                // 3 s even while probes kept coming, and a report of 0 read as a lost probe).
+                if body[0] & 4 == 4, datagram.count >= path.probeReceived || now >= path.probeReceivedAt &+ Sleeve.pathTimeout {
                     path.probeReceived = datagram.count
                     path.probeReceivedAt = now
                 }

@@ -121,6 +121,8 @@ public final class Sleeve: Sendable {
         /// at the same instant of each second arrive a little before or after our own tick.
         var probeAcknowledged = 0
         var probeAcknowledgedAt: UInt64 = 0
+        /// Since when it has been working both ways with our probes acknowledged (0: it is not).
+        var steadySince: UInt64 = 0
 
         /// This path's send key has sealed as many datagrams as one key should
         /// (`aeadRotationLimit`): its connection is to be renewed.
@@ -246,8 +248,11 @@ public final class Sleeve: Sendable {
     /// Sends a heartbeat to every neighbour (each second): it tells the neighbour we hear it,
     /// and its arrival tells the neighbour its own heartbeats get through. Probes padded to the
     /// path's datagram size (and now and then the next larger) go with it (`PathMTU`); once the
-    /// neighbour acknowledges probes of that size, the probe alone is the heartbeat.
-    public func tick() {
+    /// neighbour acknowledges probes of that size, the probe alone is the heartbeat. With
+    /// `everyone` false (every other second), only to neighbours whose path is not steady yet
+    /// (working both ways with probes acknowledged for 5 s): a steady path hears from us every
+    /// 2 s, within the 3-s timeouts, and a new or failing one every second.
+    public func tick(everyone: Bool = true) {
         let now = Self.now()
         tickBatch.withLock { batch in
             var count = 0
@@ -259,6 +264,18 @@ public final class Sleeve: Sendable {
                         logger.info("sleeve: datagrams to \(name) now at most \(path.mtu.datagram) bytes")
                     }
                     let received = now < path.probeReceivedAt &+ Self.pathTimeout ? path.probeReceived : 0
+                    // Steady: working both ways with probes acknowledged, for 5 s (a new
+                    // path hears from us every second until then).
+                    if path.works(now: now) && acknowledged >= path.mtu.datagram {
+                        if path.steadySince == 0 { path.steadySince = now }
+                    } else {
+                        path.steadySince = 0
+                    }
+                    let steady = path.steadySince > 0 && now >= path.steadySince &+ 5_000_000_000
+                    guard everyone || !steady else {
+                        s.paths[name] = path
+                        continue
+                    }
                     // While the neighbour acknowledges probes of the path's size, the probe is
                     // the heartbeat (it carries the same three bytes): one datagram per neighbour
                     // and second. Otherwise a small heartbeat goes too, so a path that stopped
