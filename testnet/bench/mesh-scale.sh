@@ -4,7 +4,8 @@
 # N peers and N-1 established connections; CPU seconds per router to get there (user + system,
 # from /proc, start-up included); gossip bytes and messages each router received (its
 # /metrics, every channel, and the topology channel's bytes against the size of the topology it
-# holds); resident memory; then the idle cost of the formed mesh (CPU per router over 10 s).
+# holds); resident memory; then, 10 s after the formation, the idle cost of the formed mesh (CPU per
+# router and UDP datagrams it sends per second, over 10 s).
 # The largest N is formed a second time with a password for its idle cost. Ends with the fitted
 # growth exponent of CPU per router (least squares of log CPU on log N).
 #   testnet/bench/mesh-scale.sh [N...]     (default: 10 20 40 70 100)
@@ -20,7 +21,7 @@ metric_sum() { tn_http "$1" /metrics | awk -v re="$2" '$0 ~ re {s += $2} END {pr
 
 
 # One formation of N routers; prints "seconds cpu_ms bytes messages topology_bytes holds_bytes
-# rss_mb idle_pct" (medians over the routers).
+# rss_mb idle_pct datagrams_per_s" (medians over the routers).
 run_once() {
     local n=$1 password=$2
     (
@@ -39,7 +40,7 @@ run_once() {
             waited=0
             for i in $(seq 1 "$n"); do
                 until tn_host_full "$i" "$n"; do
-                    [ $SECONDS -lt $deadline ] || { echo "no full mesh of $n after 180 s" >&2; echo "999 0 0 0 0 0 0 0"; exit 0; }
+                    [ $SECONDS -lt $deadline ] || { echo "no full mesh of $n after 180 s" >&2; echo "999 0 0 0 0 0 0 0 0"; exit 0; }
                     waited=1
                     sleep 0.1
                 done
@@ -57,28 +58,32 @@ run_once() {
         # connections (name, address, flags: about 25 bytes), as the wire encodes them.
         holds=$(tn_weft 1 report | jq '[.peers[] | 30 + ([.connections[] | 9 + (.address | length)] | add // 0)] | add')
         rss=$(for i in $(seq 1 "$n"); do awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$(cat "$(tn_state "$i")/weftd.pid")/status"; done | tn_median)
-        # Idle: 10 s in which nothing asks the routers anything.
-        for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu1"
+        # Idle: after 10 s to settle (the last summaries and digests), 10 s in which nothing
+        # asks the routers anything: CPU, and UDP datagrams sent (heartbeats and probes).
         sleep 10
-        for i in $(seq 1 "$n"); do tn_cpu_ticks "$i"; done >"$TN_RUN/cpu2"
-        idle=$(paste "$TN_RUN/cpu1" "$TN_RUN/cpu2" | awk -v hz="$hz" '{printf "%.2f\n", ($2 - $1) * 100 / hz / 10}' | tn_median)
-        echo "$seconds $cpu $bytes $msgs $topo $holds $rss $idle"
+        udp_out() { ip netns exec "$(tn_ns "$1")" awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $5}' /proc/net/snmp; }
+        for i in $(seq 1 "$n"); do echo "$(tn_cpu_ticks "$i") $(udp_out "$i")"; done >"$TN_RUN/cpu1"
+        sleep 10
+        for i in $(seq 1 "$n"); do echo "$(tn_cpu_ticks "$i") $(udp_out "$i")"; done >"$TN_RUN/cpu2"
+        idle=$(paste "$TN_RUN/cpu1" "$TN_RUN/cpu2" | awk -v hz="$hz" '{printf "%.2f\n", ($3 - $1) * 100 / hz / 10}' | tn_median)
+        datagrams=$(paste "$TN_RUN/cpu1" "$TN_RUN/cpu2" | awk '{printf "%.0f\n", ($4 - $2) / 10}' | tn_median)
+        echo "$seconds $cpu $bytes $msgs $topo $holds $rss $idle $datagrams"
     )
 }
 
 (source testnet/lib.sh; tn_bench_header "$0" "routers=${sizes[*]}")
-echo "| routers | time to full mesh (s) | CPU per router (ms) | gossip received per router (bytes / messages) | topology received / topology held | RSS per router (MB) | idle CPU per router (% of a core) |"
-echo "|---|---|---|---|---|---|---|"
+echo "| routers | time to full mesh (s) | CPU per router (ms) | gossip received per router (bytes / messages) | topology received / topology held | RSS per router (MB) | idle CPU per router (% of a core) | idle UDP datagrams out per router (/s) |"
+echo "|---|---|---|---|---|---|---|---|"
 fit=""
 for n in "${sizes[@]}"; do
-    read -r s cpu bytes msgs topo holds rss idle <<<"$(run_once "$n" "")"
+    read -r s cpu bytes msgs topo holds rss idle datagrams <<<"$(run_once "$n" "")"
     ratio=$(echo "scale=2; $topo / ($holds + 1)" | bc -l)
-    echo "| $n | $s | $cpu | $bytes / $msgs | $topo / $holds = $ratio | $rss | $idle |"
+    echo "| $n | $s | $cpu | $bytes / $msgs | $topo / $holds = $ratio | $rss | $idle | $datagrams |"
     fit="$fit $n $cpu"
 done
 last=${sizes[-1]}
-read -r s cpu bytes msgs topo holds rss idle <<<"$(run_once "$last" "bench-password")"
-echo "| $last, password | $s | $cpu | $bytes / $msgs | $topo / $holds | $rss | $idle |"
+read -r s cpu bytes msgs topo holds rss idle datagrams <<<"$(run_once "$last" "bench-password")"
+echo "| $last, password | $s | $cpu | $bytes / $msgs | $topo / $holds | $rss | $idle | $datagrams |"
 echo
 echo "$fit" | awk '{
     n = 0; for (i = 1; i < NF; i += 2) { x = log($i); y = log($(i + 1)); sx += x; sy += y; sxx += x * x; sxy += x * y; n++ }
