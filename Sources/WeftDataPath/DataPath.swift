@@ -1,4 +1,3 @@
-import Glibc
 public import Logging
 import Metrics
 import Synchronization
@@ -138,13 +137,8 @@ public final class DataPath: Sendable {
     /// Each second: the sleeve's heartbeats, then the fast path's probes, and the VXLAN and
     /// bridge tables programmed for what the probes and the directory say (a MAC announced
     /// lately is programmed within that second; until then its frames flood to the sleeve,
-    /// which delivers them).
-    public func tick() {
-        // Steady paths hear from us on even seconds of the wall clock only: every router ticks
-        // at the start of a second (`DataPathService`), so they agree on which.
-        var wall = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        let everyone = wall.tv_sec % 2 == 0
+    /// which delivers them). With `everyone` false, steady paths are left out (`DataPlane.tick`).
+    public func tick(everyone: Bool) {
         sleeve.tick(everyone: everyone)
         guard let fastpath else { return }
         let candidates = FastpathPlan.candidates(verdicts())

@@ -14,8 +14,9 @@ public protocol DataPlane: Sendable {
     func update(neighbours: [MeshNeighbour], routes: Routes)
     /// This host's containers' MACs, after every attach and detach.
     func announce(containerMACs: Set<MAC>)
-    /// Once a second.
-    func tick()
+    /// Once a second; `everyone` on even seconds of the wall clock (steady paths hear from us
+    /// only then: every router ticks at the start of a second, so they agree on which).
+    func tick(everyone: Bool)
     func status() -> DataPathStatus
     /// The neighbours whose data-path keys have sealed as much as one key should: the router
     /// renews their connections (fresh keys).

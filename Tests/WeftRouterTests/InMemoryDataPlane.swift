@@ -29,7 +29,7 @@ final class InMemoryDataPlane: DataPlane {
     func tearDown(containerLinks: [String]) { state.withLock { $0 = State() } }
     func update(neighbours: [MeshNeighbour], routes: Routes) { state.withLock { $0.neighbours = neighbours } }
     func announce(containerMACs: Set<MAC>) { state.withLock { $0.containerMACs = containerMACs } }
-    func tick() {}
+    func tick(everyone: Bool) {}
 
     func status() -> DataPathStatus {
         let names = state.withLock { $0.neighbours.map(\.name) }

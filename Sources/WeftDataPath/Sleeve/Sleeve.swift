@@ -266,7 +266,8 @@ public final class Sleeve: Sendable {
                     let received = now < path.probeReceivedAt &+ Self.pathTimeout ? path.probeReceived : 0
                     // Steady: working both ways with probes acknowledged, for 5 s (a new
                     // path hears from us every second until then).
-                    if path.works(now: now) && acknowledged >= path.mtu.datagram {
+                    let acknowledgedInFull = acknowledged >= path.mtu.datagram
+                    if path.works(now: now) && acknowledgedInFull {
                         if path.steadySince == 0 { path.steadySince = now }
                     } else {
                         path.steadySince = 0
@@ -277,10 +278,10 @@ public final class Sleeve: Sendable {
                         continue
                     }
                     // While the neighbour acknowledges probes of the path's size, the probe is
-                    // the heartbeat (it carries the same three bytes): one datagram per neighbour
-                    // and second. Otherwise a small heartbeat goes too, so a path that stopped
-                    // carrying large datagrams still looks alive and gets a lower size.
-                    let heartbeat = acknowledged >= path.mtu.datagram ? [] : [0]
+                    // the heartbeat (it carries the same three bytes): one datagram per tick.
+                    // Otherwise a small heartbeat goes too, so a path that stopped carrying large
+                    // datagrams still looks alive and gets a lower size.
+                    let heartbeat = acknowledgedInFull ? [] : [0]
                     for size in heartbeat + path.mtu.probes(now: now) {
                         // A full batch goes now: every neighbour gets its heartbeat and probes
                         // (with one batch of 64, neighbours past the 32nd got none, so their

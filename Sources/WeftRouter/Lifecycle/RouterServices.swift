@@ -29,19 +29,22 @@ struct DataPathService: Service {
 
     func run() async throws {
         let next = NIOLockedValueBox<Scheduled<Void>?>(nil)
+        // The next tick, at the start of the wall clock's next second; even seconds are the ones
+        // on which steady paths hear from us too (decided by the second aimed at, not by reading
+        // the clock again when the task runs).
         @Sendable func schedule() {
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)
-            let delay = 1_000_000_000 - Int64(now.tv_nsec)
+            let everyone = (now.tv_sec + 1) % 2 == 0
             next.withLockedValue { scheduled in
-                scheduled = loop.scheduleTask(in: .nanoseconds(delay)) { [dataPath, mesh] in
-                    dataPath.tick()
+                scheduled = loop.scheduleTask(in: .nanoseconds(1_000_000_000 - Int64(now.tv_nsec))) { [dataPath, mesh] in
+                    dataPath.tick(everyone: everyone)
                     for peer in dataPath.dueForRenewal() { mesh.renew(peer) }
                     schedule()
                 }
             }
         }
-        dataPath.tick()
+        dataPath.tick(everyone: true)
         schedule()
         await waitForGracefulShutdown()
         next.withLockedValue { $0?.cancel(); $0 = nil }
