@@ -353,12 +353,14 @@ public struct MeshNode: Sendable {
         switch message {
         case let .update(entries):
             let result = topology.merge(entries)
-            for e in result.changed { enqueue(e, from: e.name == identity.name ? nil : neighbour) }
+            for e in result.changed {
+                enqueue(e, from: e.name == identity.name ? nil : neighbour)
+                asked[e.name] = nil
+            }
             // Entries we hold none of wait for the digest answer we await, if any: it brings
             // every entry we lack, and asking each neighbour whose delta came first for the whole
             // entry cost a router rejoining a busy mesh up to three times what its first join
             // did. (A later delta, or the settle summary, asks again if the answer lacked one.)
-            for e in result.changed { asked[e.name] = nil }
             let behind = ask(neighbour, for: digestInFlight == nil ? result.behind : result.behind.filter { $0.version > 0 })
             if !behind.isEmpty {
                 out.sends.append((neighbour, Self.topologyGossip(.request(behind), from: identity.name)))
